@@ -1,0 +1,386 @@
+"""Plain records read from Ganga objects, for the renderers.
+
+Rows of a registry slice come from Ganga's index (``_index_cache``) unless the object is already in memory, so
+rendering a page of a 10,000-job repository loads nothing from disk. Ganga's own ``Registry.has_loaded`` scans
+every object per call (quadratic over a table), so :class:`LoadedSet` reads the repository's loaded set once.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from GangaCore.GPIDev.Base.Objects import GangaObject
+from GangaCore.GPIDev.Base.Proxy import stripProxy
+from GangaCore.Utility.Plugin import allPlugins
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+#: Order of the segments in progress bars and of the status counts.
+STATUS_ORDER = (
+    "completed",
+    "running",
+    "completing",
+    "submitted",
+    "submitting",
+    "new",
+    "failed",
+    "killed",
+    "removed",
+    "unknown",
+)
+
+
+def strip_ansi(text: str) -> str:
+    """Remove the ANSI colour codes Ganga puts into some display strings."""
+    return _ANSI.sub("", text)
+
+
+def ordered_counts(statuses: Iterable[str]) -> list[tuple[str, int]]:
+    """Count statuses, in :data:`STATUS_ORDER` first and any others after, alphabetically."""
+    counts = Counter(s or "unknown" for s in statuses)
+    known = [(s, counts.pop(s)) for s in STATUS_ORDER if s in counts]
+    return known + sorted(counts.items())
+
+
+_plugin_names: dict[str, str] = {}
+
+
+def plugin_name(class_name: str) -> str:
+    """The GPI name (``Local``) of a plugin whose index entry holds its class name (``Localhost``)."""
+    if not _plugin_names:
+        for category in ("applications", "backends"):
+            for name, cls in allPlugins.allClasses(category).items():
+                _plugin_names[cls.__name__] = getattr(cls, "_name", name)
+    return _plugin_names.get(class_name, class_name)
+
+
+class LoadedSet:
+    """Which objects of a job container are fully loaded, answered without loading or scanning per object."""
+
+    def __init__(self, objects: Any):
+        self._objects = objects
+        self._subjob_index = getattr(objects, "_subjobIndexData", None) if hasattr(objects, "isLoaded") else None
+        self._repositories: dict[int, set[int] | None] = {}
+
+    def entry(self, key: Any) -> tuple[GangaObject | None, Mapping[str, Any]]:
+        """``(object, {})`` when it is in memory, or ``(None, index entry)`` when only its index is."""
+        objects = self._objects
+        if self._subjob_index is not None:
+            if not objects.isLoaded(key) and key in self._subjob_index:
+                return None, self._subjob_index[key]
+            return objects[key], {}
+        obj = objects[key]
+        if self._is_loaded(obj):
+            return obj, {}
+        return None, obj._index_cache_dict
+
+    def _is_loaded(self, obj: GangaObject) -> bool:
+        registry = obj._getRegistry()
+        if registry is None:
+            return True
+        loaded = self._loaded_ids(registry)
+        if loaded is None:
+            return registry.has_loaded(obj)
+        return id(obj) in loaded
+
+    def _loaded_ids(self, registry: Any) -> set[int] | None:
+        key = id(registry)
+        if key not in self._repositories:
+            fully_loaded = getattr(getattr(registry, "repository", None), "_fully_loaded", None)
+            self._repositories[key] = None if fully_loaded is None else {id(o) for o in fully_loaded.values()}
+        return self._repositories[key]
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One row of a job table."""
+
+    fqid: str
+    status: str
+    name: str
+    comment: str
+    application: str
+    backend: str
+    host: str
+    subjob_counts: list[tuple[str, int]]
+    n_subjobs: int
+
+
+def _subjob_statuses(job: GangaObject) -> list[str]:
+    subjobs = job._data.get("subjobs") or []
+    if hasattr(subjobs, "getAllSJStatus"):
+        return list(subjobs.getAllSJStatus())
+    return [sj.status for sj in subjobs]
+
+
+def job_row(obj: GangaObject | None, index: Mapping[str, Any]) -> JobRow:
+    """A :class:`JobRow` from a loaded job, or from its index entry when ``obj`` is None."""
+    if obj is not None:
+        statuses = _subjob_statuses(obj)
+        backend = obj._data.get("backend")
+        return JobRow(
+            fqid=obj.getFQID("."),
+            status=obj._data.get("status") or "unknown",
+            name=obj._data.get("name") or "",
+            comment=obj._data.get("comment") or "",
+            application=getattr(obj._data.get("application"), "_name", ""),
+            backend=getattr(backend, "_name", ""),
+            host=str(getattr(backend, "actualCE", "") or ""),
+            subjob_counts=ordered_counts(statuses),
+            n_subjobs=len(statuses),
+        )
+    statuses = index.get("subjobs:status") or []
+    return JobRow(
+        fqid=str(index.get("display:fqid", index.get("id", "?"))),
+        status=index.get("status") or "unknown",
+        name=index.get("name") or "",
+        comment=index.get("comment") or "",
+        application=plugin_name(index.get("display:application", "")),
+        backend=plugin_name(index.get("display:backend", "")),
+        host=str(index.get("display:backend.actualCE", "") or ""),
+        subjob_counts=ordered_counts(statuses),
+        n_subjobs=len(statuses),
+    )
+
+
+def entry_status(obj: GangaObject | None, index: Mapping[str, Any]) -> str:
+    if obj is not None:
+        return obj._data.get("status") or "unknown"
+    return index.get("status") or "unknown"
+
+
+@dataclass(frozen=True)
+class SlicePage:
+    """The part of a job slice shown at once, and what is needed to say how to see the rest."""
+
+    title: str
+    total: int
+    status_counts: list[tuple[str, int]]
+    rows: list[JobRow]
+    first: int  # position (0-based) of the first row in the slice
+    newest_first_page: bool  # True when the page shows the end of the slice (newest jobs)
+    is_subjobs: bool
+
+
+def slice_page(slice_impl: Any, page_size: int) -> SlicePage:
+    """Read a page of a job slice: the newest jobs, or the first subjobs, plus counts over the whole slice."""
+    objects = slice_impl.objects
+    ids = list(slice_impl.ids())
+    loaded = LoadedSet(objects)
+    entries = [loaded.entry(i) for i in ids]
+    counts = ordered_counts(entry_status(o, ix) for o, ix in entries)
+    is_subjobs = hasattr(objects, "isLoaded") or slice_impl.name.endswith(".subjobs")
+    first = 0 if is_subjobs else max(0, len(ids) - page_size)
+    rows = [job_row(o, ix) for o, ix in entries[first : first + page_size]]
+    return SlicePage(
+        title=slice_impl.name,
+        total=len(ids),
+        status_counts=counts,
+        rows=rows,
+        first=first,
+        newest_first_page=not is_subjobs,
+        is_subjobs=is_subjobs,
+    )
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A Ganga file object, and where it is now."""
+
+    kind: str
+    name: str
+    where: str
+    local_matches: list[tuple[str, int]] = field(default_factory=list)  # (path, size) found in the job's outputdir
+
+
+def _job_of(file_obj: GangaObject) -> GangaObject | None:
+    parent = file_obj._getParent()
+    while parent is not None and getattr(parent, "_category", None) != "jobs":
+        parent = parent._getParent()
+    return parent
+
+
+def file_record(file_obj: GangaObject) -> FileRecord:
+    data = file_obj._data
+    name = str(data.get("namePattern", "") or "")
+    locations = data.get("locations") or []
+    where = ", ".join(str(loc) for loc in locations) or str(data.get("localDir", "") or "")
+    matches: list[tuple[str, int]] = []
+    job = _job_of(file_obj)
+    if job is not None and name:
+        outputdir = job.getOutputWorkspace(create=False).getPath()
+        for path in sorted(glob.glob(os.path.join(outputdir, name)))[:20]:
+            try:
+                matches.append((path, os.path.getsize(path)))
+            except OSError:
+                continue
+    return FileRecord(kind=file_obj._name, name=name, where=where, local_matches=matches)
+
+
+@dataclass(frozen=True)
+class SchemaRow:
+    name: str
+    value: str
+    doc: str
+
+
+def _short_value(value: Any, limit: int = 200) -> str:
+    if isinstance(value, GangaObject):
+        text = value._name
+    else:
+        text = repr(stripProxy(value)) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def schema_rows(obj: GangaObject) -> list[SchemaRow]:
+    """The visible schema attributes of a Ganga object, with their documentation."""
+    rows = []
+    for name, item in obj._schema.allItems():
+        if item["hidden"]:
+            continue
+        try:
+            value = getattr(obj, name)
+        except Exception as err:  # a broken attribute must not hide the others
+            value = f"<unreadable: {err}>"
+        rows.append(SchemaRow(name=name, value=_short_value(value), doc=str(item["doc"] or "")))
+    return rows
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """Everything the job view shows about one job (or subjob)."""
+
+    row: JobRow
+    times: list[tuple[str, datetime]]
+    runtime: str
+    exit_code: Any
+    outputdir: str
+    workspace_missing: bool
+    files: list[FileRecord]
+    stderr_tail: str
+    stderr_source: str
+    failed_subjobs: list[str]
+    application: list[SchemaRow]
+    backend: list[SchemaRow]
+
+
+_TIMESTAMP_LABELS = (
+    ("new", "created"),
+    ("submitted", "submitted"),
+    ("backend_running", "started"),
+    ("final", "finished"),
+)
+
+
+def _format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def tail(path: str, lines: int, max_bytes: int = 65536) -> str:
+    """The last ``lines`` lines of a text file, reading at most ``max_bytes`` from its end."""
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - max_bytes))
+        data = handle.read()
+    return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-lines:])
+
+
+def _stderr_path(job: GangaObject) -> str | None:
+    outputdir = job.getOutputWorkspace(create=False).getPath()
+    for name in ("stderr", "stderr.gz"):
+        path = os.path.join(outputdir, name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _read_stderr(job: GangaObject, lines: int) -> tuple[str, str]:
+    path = _stderr_path(job)
+    if path is None:
+        return "", ""
+    if path.endswith(".gz"):
+        import gzip
+
+        with gzip.open(path, "rt", errors="replace") as handle:
+            return "\n".join(handle.read().splitlines()[-lines:]), path
+    return tail(path, lines), path
+
+
+def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
+    """Read a job (loading it, as any attribute access does) into a :class:`JobRecord`."""
+    row = job_row(job, {})
+    stamps = job.time.timestamps
+    times = [(label, stamps[key]) for key, label in _TIMESTAMP_LABELS if key in stamps]
+    start, end = stamps.get("backend_running") or stamps.get("running"), stamps.get("backend_final") or stamps.get(
+        "final"
+    )
+    runtime = _format_duration((end - start).total_seconds()) if start and end and end >= start else ""
+    outputdir = job.getOutputWorkspace(create=False).getPath()
+    workspace_missing = row.status not in ("new", "removed") and not os.path.isdir(outputdir)
+
+    failed_subjobs: list[str] = []
+    stderr_tail, stderr_source = "", ""
+    subjobs = job._data.get("subjobs") or []
+    if row.status in ("failed", "killed") and not workspace_missing:
+        if len(subjobs):
+            statuses = _subjob_statuses(job)
+            failed_subjobs = [f"{row.fqid}.{i}" for i, s in enumerate(statuses) if s in ("failed", "killed")]
+            if failed_subjobs:
+                first_failed = subjobs[int(failed_subjobs[0].rsplit(".", 1)[1])]
+                stderr_tail, stderr_source = _read_stderr(first_failed, stderr_lines)
+        else:
+            stderr_tail, stderr_source = _read_stderr(job, stderr_lines)
+
+    backend = job._data.get("backend")
+    application = job._data.get("application")
+    return JobRecord(
+        row=row,
+        times=times,
+        runtime=runtime,
+        exit_code=getattr(backend, "exitcode", None),
+        outputdir=outputdir,
+        workspace_missing=workspace_missing,
+        files=[file_record(f) for f in job.outputfiles],
+        stderr_tail=stderr_tail,
+        stderr_source=stderr_source,
+        failed_subjobs=failed_subjobs,
+        application=schema_rows(application) if application is not None else [],
+        backend=schema_rows(backend) if backend is not None else [],
+    )
+
+
+@dataclass(frozen=True)
+class TableRecord:
+    """A registry slice that is not a job slice (``box``, ``tasks``): Ganga's own columns."""
+
+    title: str
+    total: int
+    columns: list[str]
+    rows: list[list[str]]
+    first: int
+
+
+def table_record(slice_impl: Any, page_size: int) -> TableRecord:
+    ids = list(slice_impl.ids())
+    first = max(0, len(ids) - page_size)
+    columns = list(slice_impl._display_columns)
+    rows = []
+    for i in ids[first:]:
+        obj = slice_impl.objects[i]
+        rows.append([strip_ansi(slice_impl._get_display_value(obj, col)) for col in columns])
+    return TableRecord(
+        title=slice_impl.name,
+        total=len(ids),
+        columns=[strip_ansi(c) for c in columns],
+        rows=rows,
+        first=first,
+    )

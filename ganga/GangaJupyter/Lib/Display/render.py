@@ -1,0 +1,85 @@
+"""HTML for Ganga objects, from the jinja2 templates next to this module. Every value is autoescaped."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+from . import records
+
+STATUS_COLOURS = {
+    "new": "#7a7a7a",
+    "submitting": "#d98e04",
+    "submitted": "#e0a100",
+    "running": "#2e8b57",
+    "completing": "#2aa198",
+    "completed": "#2a6fb0",
+    "failed": "#d62828",
+    "killed": "#8b1e3f",
+    "removed": "#9e9e9e",
+    "completed_frozen": "#6f8fb0",
+    "failed_frozen": "#b06f6f",
+    "template": "#7a7a7a",
+}
+_UNKNOWN_COLOUR = "#6a4c93"
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][\w().]*$")
+
+
+def status_colour(status: str) -> str:
+    return STATUS_COLOURS.get(status, _UNKNOWN_COLOUR)
+
+
+def _filesize(size: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("GangaJupyter.Lib.Display", "templates"),
+        autoescape=True,  # every template renders user- or attacker-controlled text
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+    )
+    env.globals["status_colour"] = status_colour
+    env.filters["filesize"] = _filesize
+    return env
+
+
+def _render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def job_html(job: Any, stderr_lines: int) -> str:
+    return _render("job.html.j2", r=records.job_record(job, stderr_lines))
+
+
+def job_slice_html(slice_impl: Any, page_size: int) -> str:
+    page = records.slice_page(slice_impl, page_size)
+    hint_name = page.title if _PLAIN_NAME.match(page.title) else "<slice>"
+    n = len(page.rows) or page_size
+    hint_range = f"{n}:{2 * n}" if page.is_subjobs else f"-{2 * n}:-{n}"
+    return _render("job_slice.html.j2", p=page, hint_name=hint_name, hint_range=hint_range, page_size=page_size)
+
+
+def table_html(slice_impl: Any, page_size: int) -> str:
+    return _render("table.html.j2", t=records.table_record(slice_impl, page_size))
+
+
+def files_html(files: list[Any]) -> str:
+    return _render("files.html.j2", files=[records.file_record(f) for f in files])
+
+
+def object_html(obj: Any) -> str:
+    return _render("object.html.j2", name=obj._name, category=obj._category, rows=records.schema_rows(obj))
+
+
+def notice_html(message: str, fix: str = "", level: str = "warning") -> str:
+    """A short message for the notebook (``level``: info, warning or error)."""
+    return _render("notice.html.j2", message=message, fix=fix, level=level)

@@ -1,0 +1,135 @@
+"""Activation in an IPython kernel: ``%load_ext GangaJupyter``, or Ganga started with GangaJupyter in a kernel.
+
+Both paths end in :func:`activate`: rich display installed, Ganga's monitoring loop running (library mode
+leaves it off), and any problem told in the output of the cell that asked, with the fix.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from GangaCore.Utility.Config import getConfig
+
+from ..Display import install_repr_html
+from ..Display.render import notice_html
+
+RUNTIME_NAME = "GangaJupyter"
+
+_activated = False
+
+
+def notify(message: str, fix: str = "", level: str = "warning") -> None:
+    """Show a notice in the output of the running cell (HTML, with a plain-text form for other front ends)."""
+    from IPython.display import display
+
+    text = f"GangaJupyter: {message}" + (f"\n{fix}" if fix else "")
+    display({"text/html": notice_html(message, fix, level), "text/plain": text}, raw=True)
+
+
+def running_kernel() -> Any | None:
+    """The IPython shell of the running Jupyter kernel, or None outside a kernel."""
+    ipython_mod = sys.modules.get("IPython")
+    if ipython_mod is None:
+        return None
+    shell = ipython_mod.get_ipython()
+    return shell if shell is not None and getattr(shell, "kernel", None) is not None else None
+
+
+def ganga_started() -> bool:
+    return "ganga.ganga" in sys.modules
+
+
+def gangajupyter_in_runtime() -> bool:
+    from GangaCore.Utility.Runtime import allRuntimes
+
+    return any(runtime.name == RUNTIME_NAME for runtime in allRuntimes.values())
+
+
+def _start_ganga() -> None:
+    """Start Ganga in library mode with GangaJupyter among its runtime packages."""
+    configured = [p for p in getConfig("Configuration")["RUNTIME_PATH"].split(":") if p]
+    if RUNTIME_NAME not in configured:
+        getConfig("Configuration").setSessionValue("RUNTIME_PATH", RUNTIME_NAME)
+    import ganga.ganga  # noqa: F401  (the bootstrap; runs GangaJupyter's hooks, which call activate())
+
+
+def _gpi_names() -> dict[str, Any]:
+    """What ``from ganga import *`` binds."""
+    interface = sys.modules["ganga"]
+    names = getattr(interface, "__all__", None) or [n for n in vars(interface) if not n.startswith("_")]
+    return {name: getattr(interface, name) for name in names}
+
+
+def _other_sessions() -> list[str]:
+    from GangaCore.Core.GangaRepository import getRegistry
+
+    return list(getRegistry("jobs").repository.get_other_sessions())
+
+
+def _start_monitoring() -> None:
+    from GangaCore.Core import monitoring_component
+    from GangaCore.Core.InternalServices.Coordinator import enableMonitoringService
+
+    if monitoring_component is None or monitoring_component.enabled:
+        return
+    others = _other_sessions()
+    if others:
+        notify(
+            "another Ganga session is using this gangadir, so monitoring is off in this notebook: jobs submit, "
+            "but their status will not update here. Other sessions: " + "; ".join(others),
+            "Fix: close the other session and run enableMonitoring(), or give this notebook its own gangadir "
+            "([Configuration] gangadir in ~/.gangarc).",
+        )
+        return
+    enableMonitoringService()
+
+
+def activate() -> None:
+    """Rich display and monitoring for this kernel. Idempotent."""
+    global _activated
+    install_repr_html()
+    if _activated:
+        return
+    _activated = True
+    if getConfig("Jupyter")["autostart_monitoring"]:
+        _start_monitoring()
+
+
+def activate_in_running_kernel() -> None:
+    """Ganga's post-bootstrap hook: activate when Ganga was started inside a Jupyter kernel."""
+    if running_kernel() is not None:
+        activate()
+
+
+def load_extension(ipython: Any) -> None:
+    if ganga_started() and not gangajupyter_in_runtime():
+        install_repr_html()
+        notify(
+            "Ganga was already started in this kernel without GangaJupyter. Rich display is on, but GangaJupyter's "
+            "job types are missing and monitoring was not started, because Ganga registers plugins only when it "
+            "starts.",
+            "Fix: restart the kernel and run %load_ext GangaJupyter before anything imports ganga, or add "
+            "RUNTIME_PATH = GangaJupyter to the [Configuration] section of ~/.gangarc.",
+        )
+        ipython.push(_gpi_names())
+        return
+    if not ganga_started():
+        try:
+            _start_ganga()
+        except Exception as err:  # a failed start is told in the cell, not as a traceback
+            notify(
+                f"Ganga could not start: {err}",
+                "Check ~/.gangarc (or $GANGA_CONFIG_FILE) and that the gangadir is writable, then restart the kernel.",
+                level="error",
+            )
+            return
+    activate()
+    ipython.push(_gpi_names())
+
+
+def unload_extension(ipython: Any) -> None:
+    notify(
+        "Ganga cannot be unloaded from a running kernel; GangaJupyter stays active.",
+        "Restart the kernel to start without it.",
+        level="info",
+    )

@@ -1,0 +1,64 @@
+"""GangaJupyter: a Ganga runtime package that brings Ganga jobs into Jupyter notebooks.
+
+Load it with ``RUNTIME_PATH = GangaJupyter`` in ``.gangarc``, or ``%load_ext GangaJupyter`` in a kernel.
+Ganga looks up ``loadPlugins``, ``standardSetup`` and ``postBootstrapHook`` on this module; IPython looks
+up ``load_ipython_extension``.
+"""
+from __future__ import annotations
+
+import ganga  # noqa: F401  (puts site-packages/ganga on sys.path, so GangaCore is importable)
+
+if __name__ != "GangaJupyter":
+    # A second import name would define every plugin class twice in Ganga's registry.
+    raise ImportError(f"import GangaJupyter as 'GangaJupyter', not as {__name__!r}")
+
+from GangaCore.Utility.Config import makeConfig
+from GangaCore.Utility.Config.Config import _after_bootstrap
+
+__version__ = "0.1.0"
+
+CONFIG_SECTION = "Jupyter"
+
+if not _after_bootstrap:
+    # Ganga refuses new config sections once it has bootstrapped, so this must run at import.
+    _config = makeConfig(CONFIG_SECTION, "Settings of the GangaJupyter runtime package (Ganga in Jupyter notebooks)")
+    _config.addOption("page_size", 50, "Rows shown per page when a registry slice (jobs, subjobs, box) is displayed")
+    _config.addOption("stderr_tail_lines", 20, "Lines of stderr shown in the display of a failed job")
+    _config.addOption(
+        "autostart_monitoring",
+        True,
+        "Start Ganga's monitoring loop when GangaJupyter is activated in an IPython kernel "
+        "(library mode leaves it off)",
+    )
+
+
+def standardSetup() -> None:
+    """Ganga runtime hook; nothing to set up before the plugins load."""
+
+
+def loadPlugins(config=None) -> None:
+    """Ganga runtime hook: register GangaJupyter's plugin classes and rich display."""
+    from .Lib.Display import install_repr_html
+
+    install_repr_html()
+
+
+def postBootstrapHook() -> None:
+    """Ganga runtime hook: when Ganga starts inside an IPython kernel, activate GangaJupyter there."""
+    from .Lib.Kernel.activation import activate_in_running_kernel
+
+    activate_in_running_kernel()
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext GangaJupyter``: start Ganga with GangaJupyter loaded and set up the notebook."""
+    from .Lib.Kernel.activation import load_extension
+
+    load_extension(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """``%unload_ext GangaJupyter``: Ganga cannot be unloaded from a running process; say so."""
+    from .Lib.Kernel.activation import unload_extension
+
+    unload_extension(ipython)
