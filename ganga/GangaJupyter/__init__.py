@@ -12,24 +12,14 @@ if __name__ != "GangaJupyter":
     # A second import name would define every plugin class twice in Ganga's registry.
     raise ImportError(f"import GangaJupyter as 'GangaJupyter', not as {__name__!r}")
 
-from GangaCore.Utility.Config import makeConfig
 from GangaCore.Utility.Config.Config import _after_bootstrap
+
+from .Lib import settings
 
 __version__ = "0.1.0"
 
-CONFIG_SECTION = "Jupyter"
-
 if not _after_bootstrap:
-    # Ganga refuses new config sections once it has bootstrapped, so this must run at import.
-    _config = makeConfig(CONFIG_SECTION, "Settings of the GangaJupyter runtime package (Ganga in Jupyter notebooks)")
-    _config.addOption("page_size", 50, "Rows shown per page when a registry slice (jobs, subjobs, box) is displayed")
-    _config.addOption("stderr_tail_lines", 20, "Lines of stderr shown in the display of a failed job")
-    _config.addOption(
-        "autostart_monitoring",
-        True,
-        "Start Ganga's monitoring loop when GangaJupyter is activated in an IPython kernel "
-        "(library mode leaves it off)",
-    )
+    settings.create_section()  # Ganga refuses new config sections once it has bootstrapped
 
 
 def standardSetup() -> None:

@@ -12,9 +12,9 @@ from typing import Any
 from GangaCore.GPIDev.Base.Proxy import GPIProxyObject, stripProxy
 from GangaCore.GPIDev.Lib.Registry.JobRegistry import JobRegistrySlice
 from GangaCore.GPIDev.Lib.Registry.RegistrySliceProxy import RegistrySliceProxy
-from GangaCore.Utility.Config import getConfig
 from GangaCore.Utility.logging import getLogger
 
+from .. import settings
 from . import render
 
 logger = getLogger()
@@ -22,20 +22,16 @@ logger = getLogger()
 _FILE_CATEGORY = "gangafiles"
 
 
-def _config(option: str) -> Any:
-    return getConfig("Jupyter")[option]
-
-
 def html_for(obj: Any) -> str | None:
     """The HTML for a Ganga proxy object or registry slice, or None when there is no rich form."""
     impl = stripProxy(obj)
     if isinstance(obj, RegistrySliceProxy):
         if isinstance(impl, JobRegistrySlice):
-            return render.job_slice_html(impl, _config("page_size"))
-        return render.table_html(impl, _config("page_size"))
+            return render.job_slice_html(impl, settings.option("page_size"))
+        return render.table_html(impl, settings.option("page_size"))
     category = getattr(impl, "_category", None)
     if category == "jobs":
-        return render.job_html(impl, _config("stderr_tail_lines"))
+        return render.job_html(impl, settings.option("stderr_tail_lines"))
     if category == _FILE_CATEGORY:
         return render.files_html([impl])
     if _is_file_list(impl):

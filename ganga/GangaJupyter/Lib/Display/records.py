@@ -75,14 +75,15 @@ class LoadedSet:
                 return None, self._subjob_index[key]
             return objects[key], {}
         obj = objects[key]
-        if self._is_loaded(obj):
-            return obj, {}
-        return None, obj._index_cache_dict
+        index = obj._index_cache_dict
+        if not index or self._is_loaded(obj):
+            return obj, {}  # with no index entry, the object itself is the only source (reading it may load it)
+        return None, index
 
     def _is_loaded(self, obj: GangaObject) -> bool:
         registry = obj._getRegistry()
-        if registry is None:
-            return True
+        if registry is None or obj._getParent() is not None:
+            return True  # registries lazy-load master jobs only: a subjob reached through its master is in memory
         loaded = self._loaded_ids(registry)
         if loaded is None:
             return registry.has_loaded(obj)
@@ -230,10 +231,13 @@ class SchemaRow:
 
 
 def _short_value(value: Any, limit: int = 200) -> str:
-    if isinstance(value, GangaObject):
+    value = stripProxy(value)
+    if hasattr(value, "_list"):  # GangaList
+        text = repr([stripProxy(v) for v in value._list])
+    elif isinstance(value, GangaObject):
         text = value._name
     else:
-        text = repr(stripProxy(value)) if not isinstance(value, str) else repr(value)
+        text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from GangaCore.Utility.Config import getConfig
 
+from .. import settings
 from ..Display import install_repr_html
 from ..Display.render import notice_html
 
@@ -91,7 +92,7 @@ def activate() -> None:
     if _activated:
         return
     _activated = True
-    if getConfig("Jupyter")["autostart_monitoring"]:
+    if settings.option("autostart_monitoring"):
         _start_monitoring()
 
 

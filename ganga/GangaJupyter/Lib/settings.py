@@ -1,0 +1,36 @@
+"""The ``[Jupyter]`` configuration section: its options in one place, and reading them."""
+from __future__ import annotations
+
+from typing import Any
+
+SECTION = "Jupyter"
+
+#: name -> (default, documentation)
+OPTIONS: dict[str, tuple[Any, str]] = {
+    "page_size": (50, "Rows shown per page when a registry slice (jobs, subjobs, box) is displayed"),
+    "stderr_tail_lines": (20, "Lines of stderr shown in the display of a failed job"),
+    "autostart_monitoring": (
+        True,
+        "Start Ganga's monitoring loop when GangaJupyter is activated in an IPython kernel (library mode leaves "
+        "it off)",
+    ),
+}
+
+
+def create_section() -> None:
+    """Create ``[Jupyter]``; Ganga allows this only before it bootstraps."""
+    from GangaCore.Utility.Config import makeConfig
+
+    config = makeConfig(SECTION, "Settings of the GangaJupyter runtime package (Ganga in Jupyter notebooks)")
+    for name, (default, doc) in OPTIONS.items():
+        config.addOption(name, default, doc)
+
+
+def option(name: str) -> Any:
+    """The value of ``[Jupyter] name``, or its default when Ganga started before the section could be made."""
+    from GangaCore.Utility.Config import getConfig
+
+    try:
+        return getConfig(SECTION)[name]
+    except Exception:  # section missing: GangaJupyter was imported after Ganga bootstrapped
+        return OPTIONS[name][0]
