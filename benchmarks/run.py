@@ -1,0 +1,37 @@
+"""Run GangaJupyter's benchmarks and print one table per entry: ``python benchmarks/run.py [entry ...]``.
+
+Each entry measures GangaJupyter against Ganga's own behaviour in the same run and prints the ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+ENTRIES = {
+    "display": "bench_display",  # issue 2: HTML of `jobs` vs Ganga's text table
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("entries", nargs="*", metavar="entry", help=f"one of {sorted(ENTRIES)} (default: all)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args()
+    unknown = sorted(set(args.entries) - set(ENTRIES))
+    if unknown:
+        parser.error(f"unknown entries {unknown}; choose from {sorted(ENTRIES)}")
+    for name in args.entries or ENTRIES:
+        started = time.time()
+        module = importlib.import_module(ENTRIES[name])
+        print(module.run(quick=args.quick))
+        print(f"({name}: {time.time() - started:.0f} s)\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
