@@ -1,0 +1,88 @@
+"""Sphinx directives that document GangaJupyter from its code, so the reference cannot drift from it.
+
+``.. gpi-classes::`` lists every Ganga plugin class defined by GangaJupyter (docstring, schema, methods);
+``.. jupyter-config::`` lists the ``[Jupyter]`` options with their defaults and documentation.
+"""
+from __future__ import annotations
+
+import inspect
+import pkgutil
+
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.util.docutils import SphinxDirective
+
+
+def _import_all_gangajupyter_modules() -> None:
+    import GangaJupyter.Lib as lib
+
+    for module in pkgutil.walk_packages(lib.__path__, "GangaJupyter.Lib."):
+        __import__(module.name)
+
+
+def _gpi_classes() -> list[type]:
+    from GangaCore.Utility.Plugin import allPlugins
+
+    _import_all_gangajupyter_modules()
+    found = []
+    for category in sorted(allPlugins.all_dict):
+        for cls in allPlugins.all_dict[category].values():
+            if cls.__module__.startswith("GangaJupyter") and cls not in found:
+                found.append(cls)
+    return sorted(found, key=lambda c: (c._category, c._name))
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()) or " "
+
+
+class _RstDirective(SphinxDirective):
+    def render(self, lines: list[str]) -> list[nodes.Node]:
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source="gangajupyter_reference"), self.content_offset, container)
+        return container.children
+
+
+class GpiClasses(_RstDirective):
+    """Document GangaJupyter's GPI classes from their docstrings and ``_schema``."""
+
+    def run(self):
+        classes = _gpi_classes()
+        lines: list[str] = []
+        if not classes:
+            lines += ["GangaJupyter defines no GPI classes in this version.", ""]
+        for cls in classes:
+            title = f"{cls._name} ({cls._category})"
+            lines += [title, "~" * len(title), ""]
+            lines += inspect.cleandoc(cls.__doc__ or "").splitlines() + [""]
+            lines += [".. list-table::", "   :header-rows: 1", "   :widths: 20 25 55", ""]
+            lines += ["   * - attribute", "     - default", "     - meaning"]
+            for name, item in cls._schema.allItems():
+                if item["hidden"]:
+                    continue
+                lines += [f"   * - ``{name}``", f"     - ``{_cell(repr(item['defvalue']))}``", f"     - {_cell(item['doc'])}"]
+            lines.append("")
+            methods = [m for m in getattr(cls, "_exportmethods", []) if not m.startswith("_")]
+            for method in methods:
+                doc = inspect.getdoc(getattr(cls, method, None)) or ""
+                lines += [f"``{method}()``", "    " + (_cell(doc.split("\n\n")[0]) if doc else "(no description)"), ""]
+        return self.render(lines)
+
+
+class JupyterConfig(_RstDirective):
+    """Document the ``[Jupyter]`` configuration options."""
+
+    def run(self):
+        from GangaJupyter.Lib.settings import OPTIONS
+
+        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 25 15 60", ""]
+        lines += ["   * - option", "     - default", "     - meaning"]
+        for name, (default, doc) in OPTIONS.items():
+            lines += [f"   * - ``{name}``", f"     - ``{default!r}``", f"     - {_cell(doc)}"]
+        return self.render(lines + [""])
+
+
+def setup(app):
+    app.add_directive("gpi-classes", GpiClasses)
+    app.add_directive("jupyter-config", JupyterConfig)
+    return {"parallel_read_safe": True, "version": "1"}
