@@ -9,6 +9,13 @@ SECTION = "Jupyter"
 OPTIONS: dict[str, tuple[Any, str]] = {
     "page_size": (50, "Rows shown per page when a registry slice (jobs, subjobs, box) is displayed"),
     "stderr_tail_lines": (20, "Lines of stderr shown in the display of a failed job"),
+    "default_kernel": ("python3", "Jupyter kernel that NotebookApp jobs use on the worker unless NotebookApp(kernel=...)"),
+    "cell_timeout": (3600, "Seconds a NotebookApp cell may run on the worker unless NotebookApp(timeout=...)"),
+    "worker_python": (
+        "",
+        "Python that runs NotebookApp jobs on the worker unless NotebookApp(python=...); empty: this Python for "
+        "Local and Interactive, python3 from the worker's PATH elsewhere",
+    ),
     "autostart_monitoring": (
         True,
         "Start Ganga's monitoring loop when GangaJupyter is activated in an IPython kernel (library mode leaves "

@@ -1,0 +1,205 @@
+"""GangaJupyter's worker-side notebook runner. Shipped to the worker as ``gangajupyter_runner.py``.
+
+Usage on the worker: ``python gangajupyter_runner.py gangajupyter_job.json``
+
+Executes the job's notebook with nbclient and leaves in the working directory:
+
+* ``executed.ipynb``: the executed notebook (also when a cell failed, up to that cell);
+* ``gangajupyter_report.json``: per-cell status and timing, and on failure the failing cell's number, source
+  and traceback;
+* ``gangajupyter_outputs.pkl``: the requested output variables, when the job asked for some.
+
+While it runs it prints one line per cell event to stdout, ``##gangajupyter {json}``, so a peek at stdout shows
+"cell k of N" on any backend. It depends only on the standard library, nbformat and nbclient, and never on
+Ganga: the worker may have neither Ganga nor GangaJupyter installed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+import traceback
+from typing import Any
+
+MARKER = "##gangajupyter "
+EXECUTED = "executed.ipynb"
+REPORT = "gangajupyter_report.json"
+OUTPUTS = "gangajupyter_outputs.pkl"
+INJECTED_TAG = "gangajupyter-injected"
+EXIT_CELL_ERROR, EXIT_ENVIRONMENT = 1, 3
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def emit(event: dict[str, Any]) -> None:
+    print(MARKER + json.dumps(event), flush=True)
+
+
+def write_json(path: str, data: Any) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as handle:
+        json.dump(data, handle, indent=1, default=str)
+    os.replace(tmp, path)
+
+
+def fail_environment(report: dict[str, Any], message: str) -> int:
+    """The worker cannot run notebooks: say what is missing and how to fix it."""
+    report.update(state="failed", error={"kind": "environment", "message": message})
+    write_json(REPORT, report)
+    emit({"state": "failed", "error": message})
+    print(f"GangaJupyter worker: {message}", file=sys.stderr)
+    return EXIT_ENVIRONMENT
+
+
+def injected_cell(nbformat: Any, source: str, role: str) -> Any:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = [INJECTED_TAG, role]
+    return cell
+
+
+def build(nb: Any, spec: dict[str, Any], nbformat: Any) -> Any:
+    """Add the cells the job asked for: load inputs, set parameters (papermill style), save outputs."""
+    cells = list(nb.cells)
+    if spec.get("parameters"):
+        # values came through JSON (str, numbers, bools, None, lists, dicts): their repr is Python source
+        source = "# Parameters injected by GangaJupyter\n" + "\n".join(
+            f"{name} = {value!r}" for name, value in spec["parameters"].items()
+        )
+        at = next((i + 1 for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])), 0)
+        cells.insert(at, injected_cell(nbformat, source, "injected-parameters"))
+    if spec.get("inputs_file"):
+        source = (
+            "import pickle as _gj_pickle\n"
+            f"with open({spec['inputs_file']!r}, 'rb') as _gj_f:\n"
+            "    globals().update(_gj_pickle.load(_gj_f))\n"
+            "del _gj_pickle, _gj_f"
+        )
+        cells.insert(0, injected_cell(nbformat, source, "inputs"))
+    if spec.get("outputs"):
+        names = list(spec["outputs"])
+        source = (
+            "import pickle as _gj_pickle\n"
+            f"_gj_missing = [n for n in {names!r} if n not in globals()]\n"
+            "if _gj_missing:\n"
+            "    raise NameError('output variable(s) never defined by the cells: ' + ', '.join(_gj_missing))\n"
+            f"with open({OUTPUTS!r}, 'wb') as _gj_f:\n"
+            f"    _gj_pickle.dump({{n: globals()[n] for n in {names!r}}}, _gj_f)\n"
+            "del _gj_pickle, _gj_f, _gj_missing"
+        )
+        cells.append(injected_cell(nbformat, source, "outputs"))
+    nb.cells = cells
+    return nb
+
+
+def error_of(cell: Any) -> dict[str, Any]:
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return {
+                "ename": out.get("ename", ""),
+                "evalue": out.get("evalue", ""),
+                "traceback": _ANSI.sub("", "\n".join(out.get("traceback", []))),
+            }
+    return {"ename": "", "evalue": "", "traceback": ""}
+
+
+def main(argv: list[str]) -> int:
+    started = time.time()
+    with open(argv[1]) as handle:
+        spec = json.load(handle)
+    for name, value in spec.get("environment", {}).items():
+        os.environ.setdefault(name, value)  # fills gaps only: what the backend set wins
+    report: dict[str, Any] = {"state": "starting", "python": sys.executable, "cells": [], "started": started}
+
+    try:
+        import nbformat
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    except ImportError as err:
+        return fail_environment(
+            report,
+            f"{err.name or err} is not installed for {sys.executable}. Install nbclient and ipykernel on the "
+            "worker (pip install nbclient ipykernel), or choose another Python with NotebookApp(python=...) or "
+            "[Jupyter] worker_python.",
+        )
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    kernel = spec["kernel"]
+    try:
+        KernelSpecManager().get_kernel_spec(kernel)
+    except NoSuchKernel:
+        known = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
+        return fail_environment(
+            report,
+            f"there is no Jupyter kernel {kernel!r} on this worker (kernels here: {known}). Install it, or set "
+            "NotebookApp(kernel=...) to one of these.",
+        )
+
+    nb = build(nbformat.read(spec["notebook"], as_version=4), spec, nbformat)
+    user_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and INJECTED_TAG not in c.metadata.get("tags", [])]
+    number = {index: k + 1 for k, index in enumerate(user_cells)}
+    total = len(user_cells)
+    current: dict[str, Any] = {}
+
+    def on_cell_start(cell: Any, cell_index: int) -> None:
+        current.update(index=cell_index, t0=time.time())
+        if cell_index in number:
+            emit({"state": "running", "cell": number[cell_index], "of": total})
+
+    def on_cell_executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
+        entry = {
+            "cell": number.get(cell_index),
+            "role": None if cell_index in number else cell.metadata.get("tags", [None, None])[1],
+            "status": execute_reply["content"]["status"],
+            "seconds": round(time.time() - current.get("t0", time.time()), 3),
+        }
+        report["cells"].append(entry)
+        if entry["cell"]:
+            emit({"state": "done" if entry["status"] == "ok" else "error", "cell": entry["cell"], "of": total})
+
+    client = NotebookClient(
+        nb,
+        kernel_name=kernel,
+        timeout=spec.get("timeout"),
+        record_timing=True,
+        resources={"metadata": {"path": os.getcwd()}},
+        on_cell_start=on_cell_start,
+        on_cell_executed=on_cell_executed,
+    )
+    report["state"] = "running"
+    emit({"state": "running", "cell": 0, "of": total})
+    code = 0
+    try:
+        client.execute()
+        report["state"] = "completed"
+    except (CellExecutionError, CellTimeoutError) as err:
+        index = current.get("index", -1)
+        cell = nb.cells[index] if 0 <= index < len(nb.cells) else {"source": ""}
+        error = error_of(cell) if isinstance(err, CellExecutionError) else {
+            "ename": "CellTimeoutError",
+            "evalue": f"the cell did not finish within {spec.get('timeout')} s",
+            "traceback": str(err),
+        }
+        role = None if index in number else (cell.get("metadata", {}).get("tags", [None, None]) + [None])[1]
+        report.update(
+            state="failed",
+            error={"kind": "cell", "cell": number.get(index), "of": total, "role": role, "source": cell["source"], **error},
+        )
+        where = f"cell {number[index]} of {total}" if index in number else f"GangaJupyter's {role} step"
+        print(f"GangaJupyter worker: {where} failed: {error['ename']}: {error['evalue']}", file=sys.stderr)
+        print(error["traceback"], file=sys.stderr)
+        code = EXIT_CELL_ERROR
+    except Exception:
+        report.update(state="failed", error={"kind": "runner", "message": traceback.format_exc()})
+        traceback.print_exc()
+        code = EXIT_CELL_ERROR
+    finally:
+        nbformat.write(nb, EXECUTED)
+        report["seconds"] = round(time.time() - started, 3)
+        write_json(REPORT, report)
+        emit({"state": report["state"], "of": total})
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
