@@ -39,7 +39,7 @@ setup(
     packages=find_namespace_packages(include=["ganga.GangaJupyter", "ganga.GangaJupyter.*"], exclude=["*.test"]),
     package_data={"ganga.GangaJupyter": ["GangaJupyter.ini", "Lib/Display/templates/*.j2"]},
     cmdclass={"build_py": build_py_with_pth},
-    install_requires=["ganga>=8.7.12", "jinja2>=3.0", "ipython>=8.0"],
+    install_requires=["ganga>=8.7.12", "jinja2>=3.0", "bleach>=6", "ipython>=8.0", "nbformat>=5.9", "nbclient>=0.9", "ipykernel>=6.25"],
     extras_require={
         "test": ["pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6.25", "nbconvert>=7"],
         "docs": ["sphinx>=7"],

@@ -16,6 +16,10 @@ OPTIONS: dict[str, tuple[Any, str]] = {
         "Python that runs NotebookApp jobs on the worker unless NotebookApp(python=...); empty: this Python for "
         "Local and Interactive, python3 from the worker's PATH elsewhere",
     ),
+    "short_ganga_errors": (
+        True,
+        "In a notebook, show Ganga's exceptions as their message (which names the problem) without the Python stack",
+    ),
     "autostart_monitoring": (
         True,
         "Start Ganga's monitoring loop when GangaJupyter is activated in an IPython kernel (library mode leaves "

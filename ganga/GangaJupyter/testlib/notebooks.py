@@ -30,9 +30,13 @@ def ganga_home(root: Path, runtime_path: bool = True, extra: str = "") -> dict[s
     return {**os.environ, "HOME": str(root), "GANGA_CONFIG_FILE": str(root / ".gangarc")}
 
 
-def execute(nb: nbformat.NotebookNode, env: dict[str, str], cwd: Path, timeout: int = 300) -> nbformat.NotebookNode:
-    """Execute ``nb`` in place in a fresh ``python3`` kernel started with ``env``; cell errors raise."""
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+def execute(
+    nb: nbformat.NotebookNode, env: dict[str, str], cwd: Path, timeout: int = 300, allow_errors: bool = False
+) -> nbformat.NotebookNode:
+    """Execute ``nb`` in place in a fresh ``python3`` kernel started with ``env``; cell errors raise unless allowed."""
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors, resources={"metadata": {"path": str(cwd)}}
+    )
     client.execute(env=env, cwd=str(cwd))
     return nb
 

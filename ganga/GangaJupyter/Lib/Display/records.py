@@ -256,6 +256,17 @@ def schema_rows(obj: GangaObject) -> list[SchemaRow]:
 
 
 @dataclass(frozen=True)
+class NotebookSection:
+    """What a NotebookApp job adds to its view: progress, the failing cell, or the executed outputs."""
+
+    progress: dict[str, Any] | None
+    failure: dict[str, Any] | None
+    failure_job: str
+    cells: list[Any]
+    truncated: bool
+
+
+@dataclass(frozen=True)
 class JobRecord:
     """Everything the job view shows about one job (or subjob)."""
 
@@ -271,6 +282,7 @@ class JobRecord:
     failed_subjobs: list[str]
     application: list[SchemaRow]
     backend: list[SchemaRow]
+    notebook: NotebookSection | None = None
 
 
 _TIMESTAMP_LABELS = (
@@ -333,16 +345,18 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
 
     failed_subjobs: list[str] = []
     stderr_tail, stderr_source = "", ""
+    failed_job = None
     subjobs = job._data.get("subjobs") or []
     if row.status in ("failed", "killed") and not workspace_missing:
         if len(subjobs):
             statuses = _subjob_statuses(job)
             failed_subjobs = [f"{row.fqid}.{i}" for i, s in enumerate(statuses) if s in ("failed", "killed")]
             if failed_subjobs:
-                first_failed = subjobs[int(failed_subjobs[0].rsplit(".", 1)[1])]
-                stderr_tail, stderr_source = _read_stderr(first_failed, stderr_lines)
+                failed_job = subjobs[int(failed_subjobs[0].rsplit(".", 1)[1])]
         else:
-            stderr_tail, stderr_source = _read_stderr(job, stderr_lines)
+            failed_job = job
+        if failed_job is not None:
+            stderr_tail, stderr_source = _read_stderr(failed_job, stderr_lines)
 
     backend = job._data.get("backend")
     application = job._data.get("application")
@@ -359,7 +373,28 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
         failed_subjobs=failed_subjobs,
         application=schema_rows(application) if application is not None else [],
         backend=schema_rows(backend) if backend is not None else [],
+        notebook=notebook_section(job, row, failed_job) if getattr(application, "_name", "") == "NotebookApp" else None,
     )
+
+
+def notebook_section(job: GangaObject, row: JobRow, failed_job: GangaObject | None) -> NotebookSection | None:
+    """The NotebookApp part of a job view; the worker's files are read through NotebookApp's public helpers."""
+    from ..NotebookApp import worker_files
+    from .notebook_outputs import convert_cells
+
+    if row.status == "running" and not row.n_subjobs:
+        return NotebookSection(worker_files.running_progress(job), None, "", [], False)
+    if failed_job is not None:
+        report = worker_files.read_report(failed_job) or {}
+        cells, truncated = convert_cells(worker_files.executed_cells(failed_job) or [])
+        failure = report.get("error")
+        if failure and failure.get("kind") == "cell" and failure.get("cell"):
+            cells = [c for c in cells if c.number == failure["cell"]]  # only the failing cell's outputs
+        return NotebookSection(None, failure, failed_job.getFQID("."), cells if failure else [], truncated)
+    if row.status == "completed" and not row.n_subjobs:
+        cells, truncated = convert_cells(worker_files.executed_cells(job) or [])
+        return NotebookSection(None, None, "", cells, truncated)
+    return None
 
 
 @dataclass(frozen=True)

@@ -85,13 +85,27 @@ def _start_monitoring() -> None:
     enableMonitoringService()
 
 
-def activate() -> None:
-    """Rich display and monitoring for this kernel. Idempotent."""
+def _render_ganga_error(self: Any) -> list[str]:
+    """How IPython shows a Ganga exception in a notebook: Ganga's message, which names the problem, not a stack."""
+    return [f"\x1b[0;31m{self}\x1b[0m"]
+
+
+def activate(shell: Any | None = None) -> None:
+    """Rich display, magics, short Ganga errors and monitoring for this IPython shell. Idempotent."""
     global _activated
     install_repr_html()
     if _activated:
         return
     _activated = True
+    shell = shell or running_kernel()
+    if shell is not None:
+        from GangaCore.Core.exceptions import GangaException
+
+        from .magics import register
+
+        register(shell)
+        if settings.option("short_ganga_errors"):
+            GangaException._render_traceback_ = _render_ganga_error
     if settings.option("autostart_monitoring"):
         _start_monitoring()
 
@@ -124,7 +138,7 @@ def load_extension(ipython: Any) -> None:
                 level="error",
             )
             return
-    activate()
+    activate(ipython)
     ipython.push(_gpi_names())
 
 
