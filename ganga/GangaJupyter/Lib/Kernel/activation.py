@@ -85,9 +85,15 @@ def _start_monitoring() -> None:
     enableMonitoringService()
 
 
-def _render_ganga_error(self: Any) -> list[str]:
-    """How IPython shows a Ganga exception in a notebook: Ganga's message, which names the problem, not a stack."""
-    return [f"\x1b[0;31m{self}\x1b[0m"]
+def _render_ganga_error(self: BaseException) -> list[str]:
+    """How IPython shows a Ganga exception in a notebook: Ganga's messages (this one and the ones that caused
+    it, which name the problem), not a Python stack."""
+    lines, seen, error = [], set(), self
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        lines.append(("\x1b[0;31m" if not lines else "  caused by: ") + str(error) + ("\x1b[0m" if not lines else ""))
+        error = error.__cause__ or error.__context__
+    return lines
 
 
 def activate(shell: Any | None = None) -> None:

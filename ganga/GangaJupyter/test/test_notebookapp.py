@@ -1,0 +1,143 @@
+"""NotebookApp on the Local backend with Ganga's ``gpi`` fixture: real jobs, real kernels on the worker."""
+import json
+import os
+import re
+import subprocess
+import sys
+import venv
+
+import nbformat
+import pytest
+from GangaCore.testlib.decorators import add_config
+from GangaCore.testlib.monitoring import run_until_state
+
+from GangaJupyter.Lib.Worker import notebook_runner
+
+RUNTIME = ("Configuration", "RUNTIME_PATH", "GangaJupyter")
+FAST_LOCAL = ("PollThread", "Local", 1)
+
+
+def finish(gpi, job, state="completed", timeout=120):
+    gpi.enableMonitoring()  # off in the first bootstrap of a pytest process (Ganga pitfall)
+    assert run_until_state(job, state, timeout=timeout, break_states=["killed", "removed"], sleep_period=0.2), job.status
+
+
+def submit_and_wait(gpi, app, state="completed", **job_args):
+    job = gpi.Job(application=app, backend=gpi.Local(), **job_args)
+    job.submit()
+    finish(gpi, job, state)
+    return job
+
+
+@add_config([RUNTIME, FAST_LOCAL])
+def test_cells_run_on_the_worker_and_results_come_back(gpi):
+    app = gpi.NotebookApp(
+        cells=["import math", "area = math.pi * r**2\nprint('area', round(area, 3))", "'<b>shown as text</b>'"],
+        parameters={"r": 2},
+        outputs=["area"],
+    )
+    j = submit_and_wait(gpi, app)
+    assert j.application.results() == {"area": pytest.approx(12.566, abs=1e-3)}
+    executed = nbformat.read(j.application.executed_notebook(), as_version=4)
+    assert executed.cells[0].source.startswith("# Parameters injected by GangaJupyter")
+    html = j._repr_html_()
+    assert "Executed notebook (3 cells)" in html
+    assert "area 12.566" in html
+    assert "&#39;&lt;b&gt;shown as text&lt;/b&gt;&#39;" in html  # a text/plain result stays escaped text
+    report = json.load(open(os.path.join(j.outputdir, notebook_runner.REPORT)))
+    assert report["state"] == "completed" and [c["cell"] for c in report["cells"] if c["cell"]] == [1, 2, 3]
+
+
+@add_config([RUNTIME, FAST_LOCAL])
+def test_a_failing_cell_fails_the_job_and_the_view_shows_it(gpi):
+    app = gpi.NotebookApp(cells=["x = 1", "y = x / 0", "print('never')"], outputs=["x"])
+    j = submit_and_wait(gpi, app, state="failed")
+    html = j._repr_html_()
+    assert "Cell 2 of 3 failed" in html and "ZeroDivisionError" in html
+    assert 'data-cell="2"' in html and "y = x / 0" in html
+    with pytest.raises(Exception, match="failed in cell 2 of 3: ZeroDivisionError"):
+        j.application.results()
+
+
+@add_config([RUNTIME, FAST_LOCAL])
+def test_notebook_file_with_tags_and_a_parameters_cell(gpi, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell
+    nb.cells = [cell("n = 1"), cell("print('skipped')"), cell("total = n * 10\nprint('total', total)")]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.cells[2].metadata["tags"] = ["run"]
+    path = tmp_path / "analysis.ipynb"
+    nbformat.write(nb, path)
+    j = submit_and_wait(gpi, gpi.NotebookApp(notebook=str(path), tags=["run"], parameters={"n": 7}, outputs=["total"]))
+    assert j.application.results() == {"total": 70}  # the injected cell comes after the 'parameters' cell
+    assert "skipped" not in open(j.application.executed_notebook()).read()
+
+
+@add_config([RUNTIME, FAST_LOCAL])
+def test_a_sweep_of_20_points_completes_with_merged_outputs(gpi):
+    grid = {"a": [1, 2, 3, 4, 5], "b": [10, 20, 30, 40]}
+    j = gpi.Job(
+        application=gpi.NotebookApp(cells=["c = a * b"], outputs=["c"]),
+        splitter=gpi.NotebookSweep(grid=grid),
+        postprocessors=[gpi.NotebookMerger()],
+        backend=gpi.Local(),
+    )
+    j.submit()
+    assert len(j.subjobs) == 20
+    finish(gpi, j, timeout=300)
+    expected = [{"c": a * b} for a in grid["a"] for b in grid["b"]]
+    assert j.application.results() == expected
+    import pickle
+
+    merged = pickle.load(open(os.path.join(j.outputdir, notebook_runner.OUTPUTS), "rb"))
+    assert merged == expected
+    assert re.search(r'class="gj-progress"[^>]*title="20 completed"', j._repr_html_())
+
+
+@add_config([RUNTIME])
+def test_bad_input_is_refused_before_submission_with_a_clear_message(gpi, tmp_path):
+    from GangaCore.Core.exceptions import GangaException
+
+    cases = [
+        (gpi.NotebookApp(cells=["x = 1", "def f(:\n    pass"]), r"cell 2, line 1: invalid syntax"),
+        (gpi.NotebookApp(cells=["x = 1"], kernel="no-such-kernel"), r"no Jupyter kernel 'no-such-kernel'.*kernels: .*python3"),
+        (gpi.NotebookApp(notebook=str(tmp_path / "missing.ipynb")), r"missing.ipynb' does not exist"),
+        (gpi.NotebookApp(cells=["x = 1"], parameters={"when": object()}), r"JSON-serialisable"),
+        (gpi.NotebookApp(cells=["x = 1"], parameters={"not a name": 1}), r"not a Python identifier"),
+        (gpi.NotebookApp(), r"nothing to run"),
+    ]
+    for app, message in cases:
+        j = gpi.Job(application=app, backend=gpi.Local())
+        with pytest.raises(GangaException, match=message):
+            j.submit()
+        assert j.status == "new"  # nothing lost: the job is still there to fix and resubmit
+    with pytest.raises(GangaException) as raised:
+        gpi.NotebookApp(cells=["x = 1", 2])
+    assert "List entry 2 for cells is invalid" in str(raised.value.__context__)
+
+
+@add_config([RUNTIME, FAST_LOCAL])
+def test_an_output_the_cells_never_define_fails_with_its_name(gpi):
+    j = submit_and_wait(gpi, gpi.NotebookApp(cells=["x = 1"], outputs=["x", "nothere"]), state="failed")
+    assert "never defined by the cells: nothere" in j._repr_html_()
+
+
+@add_config([RUNTIME, FAST_LOCAL])
+def test_a_worker_python_without_nbclient_fails_with_the_fix(gpi, tmp_path):
+    bare = tmp_path / "bare"
+    venv.create(bare, with_pip=False)
+    j = submit_and_wait(gpi, gpi.NotebookApp(cells=["x = 1"], python=str(bare / "bin" / "python")), state="failed")
+    html = j._repr_html_()
+    assert "The notebook could not run" in html and "pip install nbclient ipykernel" in html
+
+
+def test_the_runner_on_a_worker_without_the_kernel_names_the_kernels_it_has(tmp_path):
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), tmp_path / "nb.ipynb")
+    (tmp_path / "job.json").write_text(json.dumps({"notebook": "nb.ipynb", "kernel": "julia-1.9", "timeout": 60}))
+    done = subprocess.run(
+        [sys.executable, notebook_runner.__file__, "job.json"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == notebook_runner.EXIT_ENVIRONMENT
+    assert "no Jupyter kernel 'julia-1.9' on this worker" in done.stderr and "python3" in done.stderr
+    report = json.loads((tmp_path / notebook_runner.REPORT).read_text())
+    assert report["error"]["kind"] == "environment"
