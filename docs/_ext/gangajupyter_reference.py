@@ -11,6 +11,7 @@ import pkgutil
 from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
+from sphinx.util.nodes import nested_parse_with_titles
 
 
 def _import_all_gangajupyter_modules() -> None:
@@ -38,9 +39,10 @@ def _cell(text: str) -> str:
 
 class _RstDirective(SphinxDirective):
     def render(self, lines: list[str]) -> list[nodes.Node]:
-        container = nodes.container()
-        self.state.nested_parse(StringList(lines, source="gangajupyter_reference"), self.content_offset, container)
-        return container.children
+        section = nodes.section()
+        section.document = self.state.document
+        nested_parse_with_titles(self.state, StringList(lines, source="gangajupyter_reference"), section)
+        return section.children
 
 
 class GpiClasses(_RstDirective):

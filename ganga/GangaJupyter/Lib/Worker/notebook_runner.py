@@ -162,11 +162,13 @@ def main(argv: list[str]) -> int:
         kernel_name=kernel,
         timeout=spec.get("timeout"),
         record_timing=True,
+        shutdown_kernel="immediate",  # the job is over: no need to wait for a graceful kernel exit
         resources={"metadata": {"path": os.getcwd()}},
         on_cell_start=on_cell_start,
         on_cell_executed=on_cell_executed,
     )
     report["state"] = "running"
+    report["kernel_requested"] = round(time.time() - started, 3)
     emit({"state": "running", "cell": 0, "of": total})
     code = 0
     try:
