@@ -37,9 +37,9 @@ setup(
     license="GPL-2.0-or-later",
     python_requires=">=3.9",
     packages=find_namespace_packages(include=["ganga.GangaJupyter", "ganga.GangaJupyter.*"], exclude=["*.test"]),
-    package_data={"ganga.GangaJupyter": ["GangaJupyter.ini", "Lib/Display/templates/*.j2"]},
+    package_data={"ganga.GangaJupyter": ["GangaJupyter.ini", "Lib/Display/templates/*.j2", "Lib/Widgets/*.js"]},
     cmdclass={"build_py": build_py_with_pth},
-    install_requires=["ganga>=8.7.12", "jinja2>=3.0", "bleach>=6", "ipython>=8.0", "nbformat>=5.9", "nbclient>=0.9", "ipykernel>=6.25"],
+    install_requires=["ganga>=8.7.12", "jinja2>=3.0", "bleach>=6", "ipython>=8.0", "ipywidgets>=8", "anywidget>=0.9", "watchdog>=3", "psutil>=5", "nbformat>=5.9", "nbclient>=0.9", "ipykernel>=6.25"],
     extras_require={
         "test": ["pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6.25", "nbconvert>=7"],
         "docs": ["sphinx>=7"],

@@ -28,10 +28,11 @@ def standardSetup() -> None:
 
 def loadPlugins(config=None) -> None:
     """Ganga runtime hook: register GangaJupyter's plugin classes and rich display."""
-    from .Lib import NotebookApp  # noqa: F401  (defining the classes registers them with Ganga)
+    from .Lib import Monitor, NotebookApp  # noqa: F401  (defining the classes registers them with Ganga)
     from .Lib.Display import install_repr_html
 
     install_repr_html()
+    Monitor.install()
 
 
 def postBootstrapHook() -> None:

@@ -16,6 +16,11 @@ OPTIONS: dict[str, tuple[Any, str]] = {
         "Python that runs NotebookApp jobs on the worker unless NotebookApp(python=...); empty: this Python for "
         "Local and Interactive, python3 from the worker's PATH elsewhere",
     ),
+    "live_views": (True, "In a Jupyter kernel, display jobs and job slices as live views (widgets) that follow their status"),
+    "fast_local_detection": (
+        True,
+        "See Local jobs change state as soon as their status file changes (inotify), not at Ganga's next poll",
+    ),
     "short_ganga_errors": (
         True,
         "In a notebook, show Ganga's exceptions as their message (which names the problem) without the Python stack",

@@ -280,10 +280,13 @@ class JobRecord:
     stderr_tail: str
     stderr_source: str
     failed_subjobs: list[str]
+    failure_groups: list[tuple[str, list[str]]]
     application: list[SchemaRow]
     backend: list[SchemaRow]
     notebook: NotebookSection | None = None
 
+
+MAX_GROUPED_FAILURES = 200
 
 _TIMESTAMP_LABELS = (
     ("new", "created"),
@@ -293,7 +296,7 @@ _TIMESTAMP_LABELS = (
 )
 
 
-def _format_duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     seconds = int(round(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -319,6 +322,19 @@ def _stderr_path(job: GangaObject) -> str | None:
     return None
 
 
+PYTHON_TRACEBACK = "Traceback (most recent call last):"
+MAX_TRACEBACK_LINES = 80
+
+
+def error_excerpt(text: str, lines: int) -> str:
+    """The last Python traceback in ``text`` when there is one (a Python payload failed), else its last lines."""
+    all_lines = text.splitlines()
+    starts = [i for i, line in enumerate(all_lines) if line.startswith(PYTHON_TRACEBACK)]
+    if starts:
+        return "\n".join(all_lines[starts[-1] :][:MAX_TRACEBACK_LINES])
+    return "\n".join(all_lines[-lines:])
+
+
 def _read_stderr(job: GangaObject, lines: int) -> tuple[str, str]:
     path = _stderr_path(job)
     if path is None:
@@ -327,8 +343,21 @@ def _read_stderr(job: GangaObject, lines: int) -> tuple[str, str]:
         import gzip
 
         with gzip.open(path, "rt", errors="replace") as handle:
-            return "\n".join(handle.read().splitlines()[-lines:]), path
-    return tail(path, lines), path
+            return error_excerpt(handle.read()[-65536:], lines), path
+    return error_excerpt(tail(path, 2000), lines), path
+
+
+def error_summary(job: GangaObject) -> str:
+    """One line saying why a job failed, to group failed subjobs by."""
+    if getattr(job.application, "_name", "") == "NotebookApp":
+        from ..NotebookApp import worker_files
+
+        report = worker_files.read_report(job)
+        if report and report.get("error"):
+            return worker_files.describe_failure(report)
+    text, _ = _read_stderr(job, 5)
+    last = [line.strip() for line in text.splitlines() if line.strip()]
+    return last[-1] if last else f"exit code {getattr(job.backend, 'exitcode', None)}"
 
 
 def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
@@ -339,7 +368,7 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
     start, end = stamps.get("backend_running") or stamps.get("running"), stamps.get("backend_final") or stamps.get(
         "final"
     )
-    runtime = _format_duration((end - start).total_seconds()) if start and end and end >= start else ""
+    runtime = format_duration((end - start).total_seconds()) if start and end and end >= start else ""
     outputdir = job.getOutputWorkspace(create=False).getPath()
     workspace_missing = row.status not in ("new", "removed") and not os.path.isdir(outputdir)
 
@@ -357,6 +386,9 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
             failed_job = job
         if failed_job is not None:
             stderr_tail, stderr_source = _read_stderr(failed_job, stderr_lines)
+    failure_groups: dict[str, list[str]] = {}
+    for fqid in failed_subjobs[:MAX_GROUPED_FAILURES]:
+        failure_groups.setdefault(error_summary(subjobs[int(fqid.rsplit(".", 1)[1])]), []).append(fqid)
 
     backend = job._data.get("backend")
     application = job._data.get("application")
@@ -371,6 +403,7 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
         stderr_tail=stderr_tail,
         stderr_source=stderr_source,
         failed_subjobs=failed_subjobs,
+        failure_groups=sorted(failure_groups.items(), key=lambda item: -len(item[1])),
         application=schema_rows(application) if application is not None else [],
         backend=schema_rows(backend) if backend is not None else [],
         notebook=notebook_section(job, row, failed_job) if getattr(application, "_name", "") == "NotebookApp" else None,

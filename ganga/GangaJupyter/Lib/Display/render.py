@@ -56,12 +56,13 @@ def _render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
-def job_html(job: Any, stderr_lines: int) -> str:
-    return _render("job.html.j2", r=records.job_record(job, stderr_lines))
+def job_html(job: Any, stderr_lines: int, live: dict[str, Any] | None = None) -> str:
+    """A job's card; ``live`` adds what only a live view knows (rate, ETA, CPU and memory seen)."""
+    return _render("job.html.j2", r=records.job_record(job, stderr_lines), live=live or {})
 
 
-def job_slice_html(slice_impl: Any, page_size: int) -> str:
-    page = records.slice_page(slice_impl, page_size)
+def job_slice_html(slice_impl: Any, page_size: int, page: records.SlicePage | None = None) -> str:
+    page = page or records.slice_page(slice_impl, page_size)
     hint_name = page.title if _PLAIN_NAME.match(page.title) else "<slice>"
     n = len(page.rows) or page_size
     hint_range = f"{n}:{2 * n}" if page.is_subjobs else f"-{2 * n}:-{n}"

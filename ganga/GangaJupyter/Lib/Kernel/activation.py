@@ -110,6 +110,10 @@ def activate(shell: Any | None = None) -> None:
         from .magics import register
 
         register(shell)
+        if settings.option("live_views") and getattr(shell, "kernel", None) is not None:
+            from ..Widgets import install_live_display
+
+            install_live_display()
         if settings.option("short_ganga_errors"):
             GangaException._render_traceback_ = _render_ganga_error
     if settings.option("autostart_monitoring"):

@@ -1,0 +1,132 @@
+"""Event-driven detection for the Local backend: its wrapper writes ``__jobstatus__`` (PID, then EXITCODE) into
+the job's output directory; inotify (through watchdog) tells us at once, and Ganga's own Local monitoring code
+then reads the file on Ganga's monitoring loop, as its 10 s poll would.
+
+Jobs are watched from the moment they are submitted in this session until they end; a split job's whole
+workspace is one recursive watch.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from typing import Any
+
+from GangaCore.GPIDev.Base.Proxy import getName, stripProxy
+from GangaCore.Utility.logging import getLogger
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from .events import Batch, status_events
+
+logger = getLogger()
+
+STATUS_FILE = "__jobstatus__"
+ACTIVE = ("submitted", "running")
+FINAL = ("completed", "failed", "killed", "removed", "new")
+
+
+def _job(fqid: str) -> Any | None:
+    from GangaCore.Core.GangaRepository import getRegistrySlice
+
+    ids = [int(part) for part in fqid.split(".")]
+    try:
+        job = stripProxy(getRegistrySlice("jobs")(ids[0]))
+        for sub in ids[1:]:
+            job = job.subjobs[sub]
+        return job
+    except Exception:  # removed meanwhile
+        return None
+
+
+async def _refresh(job: Any) -> None:
+    """Let Ganga's Local monitoring read this job's status file now (runs on Ganga's monitoring loop)."""
+    if job.status in ACTIVE:
+        await type(job.backend).updateMonitoringInformation([job])
+    master = job.master
+    if master is not None and master.status in ACTIVE + ("submitting",):
+        master.updateMasterJobStatus()
+
+
+class LocalWatch(FileSystemEventHandler):
+    def __init__(self) -> None:
+        self._observer: Observer | None = None
+        self._watches: dict[str, Any] = {}  # master fqid -> watchdog watch
+        self._lock = threading.Lock()
+        self.triggered = 0
+
+    # ------------------------------------------------------------- which jobs
+    def on_status_batch(self, batch: Batch) -> None:
+        for fqid, (status, _) in batch.items():
+            master_fqid = fqid.split(".")[0]
+            if status in ACTIVE and master_fqid not in self._watches:
+                job = _job(master_fqid)
+                if job is not None and getName(job.backend) == "Local":
+                    self.watch(job)
+            elif status in FINAL and "." not in fqid:
+                self.unwatch(fqid)
+
+    def watch(self, job: Any) -> None:
+        fqid = job.getFQID(".")
+        root = job.getOutputWorkspace(create=True).getPath()
+        if len(job.subjobs):
+            root = os.path.dirname(os.path.dirname(root.rstrip("/")))  # <id>/output -> <id>: holds every subjob
+        with self._lock:
+            if fqid in self._watches:
+                return
+            if self._observer is None:
+                self._observer = Observer()
+                self._observer.daemon = True
+                self._observer.start()
+            self._watches[fqid] = self._observer.schedule(self, root, recursive=bool(len(job.subjobs)))
+        self._catch_up(job)  # a fast job may have written its status before the watch existed
+
+    def unwatch(self, fqid: str) -> None:
+        with self._lock:
+            watch = self._watches.pop(fqid, None)
+            if watch is not None and self._observer is not None:
+                try:
+                    self._observer.unschedule(watch)
+                except (KeyError, ValueError, OSError):
+                    pass
+
+    # ------------------------------------------------------------- events
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        path = os.fsdecode(getattr(event, "dest_path", "") or event.src_path)
+        if os.path.basename(path) != STATUS_FILE or event.event_type not in ("created", "modified", "moved", "closed"):
+            return
+        job = self._job_for_status_file(path)
+        if job is not None:
+            self.trigger(job)
+
+    def _job_for_status_file(self, path: str) -> Any | None:
+        # .../<id>/output/__jobstatus__ or .../<id>/<subjob>/output/__jobstatus__
+        parts = os.path.normpath(path).split(os.sep)
+        for depth in (4, 3):
+            candidate = parts[-depth:-2]
+            if candidate and all(p.isdigit() for p in candidate):
+                fqid = ".".join(candidate)
+                if fqid.split(".")[0] in self._watches and (len(candidate) == 2 or fqid in self._watches):
+                    return _job(fqid)
+        return None
+
+    def _catch_up(self, job: Any) -> None:
+        targets = [sj for sj in job.subjobs if sj.status in ACTIVE] if len(job.subjobs) else [job]
+        for target in targets:
+            if os.path.exists(os.path.join(target.getOutputWorkspace(create=False).getPath(), STATUS_FILE)):
+                self.trigger(target)
+
+    def trigger(self, job: Any) -> None:
+        from GangaCore.Core import monitoring_component
+
+        if monitoring_component is None or not monitoring_component.enabled:
+            return  # monitoring is off (another session holds the gangadir): Ganga must not update jobs here
+        self.triggered += 1
+        asyncio.run_coroutine_threadsafe(_refresh(job), monitoring_component.loop)
+
+
+local_watch = LocalWatch()
+
+
+def install() -> None:
+    status_events.subscribe(local_watch.on_status_batch)
