@@ -313,6 +313,15 @@ def tail(path: str, lines: int, max_bytes: int = 65536) -> str:
     return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-lines:])
 
 
+def job_file(job: GangaObject, name: str) -> str:
+    """Where a job's file (``stdout``, ``stderr``) is now: in the backend's work directory while a Local job
+    runs (as Ganga's own ``peek`` reads it), else in the output directory."""
+    workdir = getattr(job.backend, "workdir", "") if job.status == "running" else ""
+    if workdir and os.path.isfile(os.path.join(workdir, name)):
+        return os.path.join(workdir, name)
+    return os.path.join(job.getOutputWorkspace(create=False).getPath(), name)
+
+
 def _stderr_path(job: GangaObject) -> str | None:
     outputdir = job.getOutputWorkspace(create=False).getPath()
     for name in ("stderr", "stderr.gz"):
@@ -416,7 +425,7 @@ def notebook_section(job: GangaObject, row: JobRow, failed_job: GangaObject | No
     from .notebook_outputs import convert_cells
 
     if row.status == "running" and not row.n_subjobs:
-        return NotebookSection(worker_files.running_progress(job), None, "", [], False)
+        return NotebookSection(worker_files.running_progress(job, job_file(job, "stdout")), None, "", [], False)
     if failed_job is not None:
         report = worker_files.read_report(failed_job) or {}
         cells, truncated = convert_cells(worker_files.executed_cells(failed_job) or [])

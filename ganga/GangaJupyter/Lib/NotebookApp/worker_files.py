@@ -60,9 +60,9 @@ def executed_cells(job: Any) -> list[dict[str, Any]] | None:
     return cells
 
 
-def running_progress(job: Any) -> dict[str, Any] | None:
-    """"cell k of N" for a running job whose stdout is readable here (Local writes it to the output directory)."""
-    path = os.path.join(job.outputdir, "stdout")
+def running_progress(job: Any, stdout_path: str) -> dict[str, Any] | None:
+    """"cell k of N" for a running job, from its stdout when that is readable here."""
+    path = stdout_path
     try:
         with open(path, "rb") as handle:
             handle.seek(max(0, os.path.getsize(path) - 16384))

@@ -55,6 +55,12 @@ class _Throttled:
         self._timer: threading.Timer | None = None
         self.renders = 0
 
+    def now(self) -> None:
+        """Render at once (a change of the job's own status: a handful per job, never a flood)."""
+        with self._lock:
+            self._last = time.time()
+        self._run()
+
     def request(self) -> None:
         with self._lock:
             wait = self._last + 1.0 / MAX_UPDATES_PER_SECOND - time.time()
@@ -119,8 +125,10 @@ class LiveJobView:
 
     # ------------------------------------------------------------- updates
     def _on_batch(self, batch: Batch) -> None:
-        if any(fqid == self.fqid or fqid.startswith(self.fqid + ".") for fqid in batch):
-            self._throttle.request()
+        if self.fqid in batch:
+            self._throttle.now()
+        elif any(fqid.startswith(self.fqid + ".") for fqid in batch):
+            self._throttle.request()  # subjob changes: at most MAX_UPDATES_PER_SECOND renders
 
     def refresh(self) -> None:
         try:
@@ -243,7 +251,7 @@ class LiveJobView:
                 sj for sj in self.impl.subjobs if sj.status in ("failed", "killed")
             ] or list(self.impl.subjobs)
             target = candidates[0]
-        path = os.path.join(target.getOutputWorkspace(create=False).getPath(), name)
+        path = records.job_file(target, name)
         if not os.path.isfile(path):
             self.widget.peek = ""
             return f"{name} of job {target.getFQID('.')} does not exist yet (the job is {target.status}).", "info"

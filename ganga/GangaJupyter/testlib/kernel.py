@@ -1,0 +1,113 @@
+"""A Jupyter kernel driven as a front end would: run cells, follow widget state messages, click widget actions.
+
+Used by the live-view tests and benchmarks: what the browser would receive is what they check.
+"""
+from __future__ import annotations
+
+import queue
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from jupyter_client.manager import KernelManager
+
+
+@dataclass
+class WidgetState:
+    model: str = ""
+    state: dict[str, Any] = field(default_factory=dict)
+    history: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (time received, changed keys)
+
+
+class KernelSession:
+    def __init__(self, env: dict[str, str], cwd: str):
+        self.manager = KernelManager(kernel_name="python3")
+        self.manager.start_kernel(env=env, cwd=cwd)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+        self.widgets: dict[str, WidgetState] = {}
+        self.outputs: list[dict[str, Any]] = []
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+    # ------------------------------------------------------------- messages
+    def _handle(self, msg: dict[str, Any]) -> None:
+        kind, content = msg["msg_type"], msg["content"]
+        now = time.time()
+        if kind == "comm_open":
+            state = content.get("data", {}).get("state", {})
+            self.widgets[content["comm_id"]] = WidgetState(state.get("_model_name", ""), dict(state), [(now, dict(state))])
+        elif kind == "comm_msg" and content.get("data", {}).get("method") == "update":
+            widget = self.widgets.setdefault(content["comm_id"], WidgetState())
+            delta = content["data"].get("state", {})
+            widget.state.update(delta)
+            widget.history.append((now, delta))
+        elif kind in ("display_data", "execute_result", "update_display_data", "stream", "error"):
+            self.outputs.append(msg)
+
+    def pump(self, seconds: float) -> None:
+        """Receive messages for ``seconds``."""
+        deadline = time.time() + seconds
+        while (left := deadline - time.time()) > 0:
+            try:
+                self._handle(self.client.get_iopub_msg(timeout=min(left, 0.2)))
+            except queue.Empty:
+                pass
+
+    def run(self, code: str, timeout: float = 120) -> dict[str, Any]:
+        """Execute a cell and wait until the kernel is idle again; returns the execute reply's content."""
+        msg_id = self.client.execute(code)
+        deadline = time.time() + timeout
+        idle = False
+        while not idle:
+            msg = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.time()))
+            self._handle(msg)
+            idle = (
+                msg["parent_header"].get("msg_id") == msg_id
+                and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"
+            )
+        return self.client.get_shell_msg(timeout=timeout)["content"]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if predicate():
+                return True
+            self.pump(0.1)
+        return predicate()
+
+    # ------------------------------------------------------------- widgets
+    def views(self) -> list[WidgetState]:
+        """GangaJupyter's live views (anywidget models with a ``status`` trait), in creation order."""
+        return [w for w in self.widgets.values() if "status" in w.state and "html" in w.state]
+
+    def comm_id(self, view: WidgetState) -> str:
+        return next(cid for cid, w in self.widgets.items() if w is view)
+
+    def click(self, view: WidgetState, action: str) -> str:
+        """What the browser sends when a view's action button is clicked."""
+        request_id = uuid.uuid4().hex
+        self.client.session.send(
+            self.client.shell_channel.socket,
+            "comm_msg",
+            {
+                "comm_id": self.comm_id(view),
+                "data": {"method": "update", "state": {"request": {"action": action, "id": request_id}}, "buffer_paths": []},
+            },
+        )
+        return request_id
+
+    @staticmethod
+    def statuses(view: WidgetState) -> list[str]:
+        """The view's status as the browser saw it change, repeats removed."""
+        seen: list[str] = []
+        for _, delta in view.history:
+            status = delta.get("status")
+            if status and (not seen or seen[-1] != status):
+                seen.append(status)
+        return seen
