@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ENTRIES = {
     "display": "bench_display",  # issue 2: HTML of `jobs` vs Ganga's text table
+    "monitoring": "bench_monitoring",  # issue 3: status latency vs Ganga's poll; a 10,000-subjob job under watch
     "notebookapp": "bench_notebookapp",  # issue 4: NotebookApp overhead over running cells in place; a sweep
 }
 

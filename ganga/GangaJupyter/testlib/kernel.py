@@ -73,6 +73,20 @@ class KernelSession:
             )
         return self.client.get_shell_msg(timeout=timeout)["content"]
 
+    def run_value(self, expression: str) -> Any:
+        """The value of a Python literal expression evaluated in the kernel (through ``repr``)."""
+        import ast
+
+        reply = self.client.execute_interactive(f"print(repr({expression}))", timeout=60, output_hook=self._capture)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"{expression}: {reply['content'].get('evalue')}")
+        return ast.literal_eval(self._captured.pop().strip())
+
+    def _capture(self, msg: dict[str, Any]) -> None:
+        self._handle(msg)
+        if msg["msg_type"] == "stream":
+            self._captured = getattr(self, "_captured", []) + [msg["content"]["text"]]
+
     def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -56,9 +56,13 @@ def _render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
-def job_html(job: Any, stderr_lines: int, live: dict[str, Any] | None = None) -> str:
+def job_html(job: Any, stderr_lines: int) -> str:
+    return job_card_html(records.job_record(job, stderr_lines))
+
+
+def job_card_html(record: records.JobRecord, live: dict[str, Any] | None = None) -> str:
     """A job's card; ``live`` adds what only a live view knows (rate, ETA, CPU and memory seen)."""
-    return _render("job.html.j2", r=records.job_record(job, stderr_lines), live=live or {})
+    return _render("job.html.j2", r=record, live=live or {})
 
 
 def job_slice_html(slice_impl: Any, page_size: int, page: records.SlicePage | None = None) -> str:

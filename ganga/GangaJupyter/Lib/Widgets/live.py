@@ -136,8 +136,8 @@ class LiveJobView:
         except Exception:  # removed from another session
             self._gone()
             return
-        html = render.job_html(self.impl, settings.option("stderr_tail_lines"), live=self._live_info(status))
-        self.widget.html = html
+        record = records.job_record(self.impl, settings.option("stderr_tail_lines"))
+        self.widget.html = render.job_card_html(record, self._live_info(status, record.row))
         self.widget.status = status
         self.widget.actions = self._actions(status)
         self.updated_at.append((status, time.time()))
@@ -145,9 +145,8 @@ class LiveJobView:
             self._ended(status)
         self._last_status = status
 
-    def _live_info(self, status: str) -> dict[str, Any]:
+    def _live_info(self, status: str, row: records.JobRow) -> dict[str, Any]:
         info: dict[str, Any] = {}
-        row = records.job_row(self.impl, {})
         if row.n_subjobs:
             done = sum(n for s, n in row.subjob_counts if s in FINAL)
             now = time.time()
