@@ -42,6 +42,7 @@ setup(
     install_requires=["ganga>=8.7.12", "jinja2>=3.0", "bleach>=6", "ipython>=8.0", "ipywidgets>=8", "anywidget>=0.9", "watchdog>=3", "psutil>=5", "nbformat>=5.9", "nbclient>=0.9", "ipykernel>=6.25"],
     extras_require={
         "test": ["pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6.25", "nbconvert>=7"],
+        "browser": ["jupyterlab>=4", "notebook>=7", "playwright>=1.40"],
         "docs": ["sphinx>=7"],
     },
     classifiers=[

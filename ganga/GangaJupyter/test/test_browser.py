@@ -221,5 +221,7 @@ def test_live_views_follow_a_split_job_and_kill_a_job(front_end: FrontEnd, serve
     expect(long.locator(".gj-status-running")).to_be_visible(timeout=TIMEOUT_MS)
     long.locator("button.gj-action-kill").click()
     expect(long.locator(".gj-status-killed")).to_be_visible(timeout=TIMEOUT_MS)
-    expect(long.locator(".gj-message")).to_contain_text(re.compile("killed", re.IGNORECASE))  # reply or end notice
+    expect(long.locator(".gj-message")).to_contain_text(
+        re.compile("killed", re.IGNORECASE), timeout=TIMEOUT_MS
+    )  # the kill reply or the end notice: whichever the kernel sent last
     screenshot(page, long, f"{front_end.name}-killed")

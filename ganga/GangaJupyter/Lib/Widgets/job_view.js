@@ -6,7 +6,8 @@ function el(tag, attrs = {}, text = "") {
   if (text) node.textContent = text;
   return node;
 }
-const LABELS = { kill: "Kill", resubmit: "Resubmit failed", stdout: "Peek stdout", stderr: "Peek stderr", remove: "Remove" };
+const LABELS = { kill: "Kill", resubmit: "Resubmit", stdout: "Peek stdout", stderr: "Peek stderr", remove: "Remove" };
+const TITLES = { resubmit: "Resubmit the failed or killed subjobs (or the job itself when it is not split)" };
 const BUTTON = "margin:0 .4em .2em 0;padding:.1em .7em;border:1px solid #999;border-radius:3px;background:transparent;color:inherit;cursor:pointer;font-size:12px";
 
 function render({ model, el: root }) {
@@ -26,7 +27,7 @@ function render({ model, el: root }) {
   const drawActions = () => {
     bar.replaceChildren();
     for (const action of model.get("actions")) {
-      const button = el("button", { class: `gj-action gj-action-${action}`, style: BUTTON }, LABELS[action] || action);
+      const button = el("button", { class: `gj-action gj-action-${action}`, style: BUTTON, title: TITLES[action] || "" }, LABELS[action] || action);
       button.addEventListener("click", () => {
         counter += 1;
         model.set("request", { action, id: `${Date.now()}-${counter}` });

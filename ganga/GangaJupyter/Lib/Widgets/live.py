@@ -108,6 +108,7 @@ class LiveJobView:
         self._handle = None
         self._last_status = None
         self._process: dict[str, Any] = {}
+        self._refreshing = threading.Lock()  # the event thread and the kernel thread (after an action) both refresh
         self.updated_at: list[tuple[str, float]] = []  # (status, time shown): what benchmarks and tests read
         self.refresh()
         self._token = status_events.subscribe(self._on_batch)
@@ -131,6 +132,10 @@ class LiveJobView:
             self._throttle.request()  # subjob changes: at most MAX_UPDATES_PER_SECOND renders
 
     def refresh(self) -> None:
+        with self._refreshing:
+            self._refresh()
+
+    def _refresh(self) -> None:
         try:
             status = self.impl.status
         except Exception:  # removed from another session
