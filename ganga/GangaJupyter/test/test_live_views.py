@@ -91,3 +91,25 @@ def test_peek_remove_and_the_slice_view(kernel):
     assert kernel.wait_for(lambda: "Removed job 0." in replies(view), timeout=20), (replies(view), kernel.outputs[-3:])
     assert view.state["actions"] == [] and "no longer exists" in view.state["html"]
     assert kernel.wait_for(lambda: slice_view.state["status"] == "", timeout=10)
+
+
+def test_after_a_kernel_restart_a_running_job_is_live_again(tmp_path):
+    env = ganga_home(tmp_path / "home", runtime_path=False)
+    first = KernelSession(env, str(tmp_path))
+    try:
+        first.run("%load_ext GangaJupyter")
+        first.run("j = Job(application=Executable(exe='/bin/sh', args=['-c', 'sleep 6']), backend=Local())\nj.submit()\nj")
+        [view] = first.views()
+        assert first.wait_for(lambda: view.state["status"] == "running", timeout=60), first.statuses(view)
+    finally:
+        first.close(graceful=True)  # what a restart from the front end does
+    second = KernelSession(env, str(tmp_path))
+    try:
+        second.run("%load_ext GangaJupyter")
+        second.run("jobs(0)")
+        [view] = second.views()
+        assert view.state["status"] == "running"
+        assert second.wait_for(lambda: view.state["status"] == "completed", timeout=30), second.statuses(view)
+        assert "another Ganga session is using" not in "".join(str(m["content"]) for m in second.outputs)
+    finally:
+        second.close()

@@ -30,9 +30,10 @@ class KernelSession:
         self.widgets: dict[str, WidgetState] = {}
         self.outputs: list[dict[str, Any]] = []
 
-    def close(self) -> None:
+    def close(self, graceful: bool = False) -> None:
+        """Stop the kernel; ``graceful`` lets Ganga shut down as on a kernel restart from the front end."""
         self.client.stop_channels()
-        self.manager.shutdown_kernel(now=True)
+        self.manager.shutdown_kernel(now=not graceful)
 
     # ------------------------------------------------------------- messages
     def _handle(self, msg: dict[str, Any]) -> None:

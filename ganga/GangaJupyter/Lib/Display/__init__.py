@@ -6,7 +6,6 @@ the text form instead of showing a traceback.
 """
 from __future__ import annotations
 
-
 from typing import Any
 
 from GangaCore.GPIDev.Base.Proxy import GPIProxyObject, stripProxy

@@ -10,7 +10,7 @@ from GangaCore.GPIDev.Base.Proxy import stripProxy
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from ..Display.render import notice_html
+from .activation import notify
 
 
 class MagicInputError(Exception):
@@ -59,9 +59,7 @@ class GangaMagics(Magics):
         return value
 
     def _notice(self, message: str, fix: str = "") -> None:
-        from IPython.display import display
-
-        display({"text/html": notice_html(message, fix, "error"), "text/plain": f"GangaJupyter: {message}\n{fix}"}, raw=True)
+        notify(message, fix, level="error")
 
     @magic_arguments()
     @argument("--backend", default="Local()", help="the backend, as Python (default: Local())")

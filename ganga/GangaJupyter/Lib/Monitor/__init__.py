@@ -5,6 +5,14 @@ from __future__ import annotations
 from .. import settings
 
 
+def watch_job(job) -> None:
+    """Fast detection for a job a view shows (when it is on a backend GangaJupyter watches, and active)."""
+    if settings.option("fast_local_detection"):
+        from .local_watch import watch_job as watch_local
+
+        watch_local(job)
+
+
 def install() -> None:
     """Install the hook and the fixes (idempotent)."""
     from . import ganga_fixes, local_watch, status_hook

@@ -128,5 +128,13 @@ class LocalWatch(FileSystemEventHandler):
 local_watch = LocalWatch()
 
 
+def watch_job(job: Any) -> None:
+    """Watch a job that is already active (a view re-attached after a kernel restart sees no new submit)."""
+    impl = stripProxy(job)
+    master = impl.master or impl
+    if getName(master.backend) == "Local" and master.status in ACTIVE:
+        local_watch.watch(master)
+
+
 def install() -> None:
     status_events.subscribe(local_watch.on_status_batch)

@@ -21,6 +21,7 @@ from GangaCore.Utility.logging import getLogger
 
 from .. import settings
 from ..Display import records, render
+from ..Monitor import watch_job
 from ..Monitor.events import Batch, status_events
 
 logger = getLogger()
@@ -112,6 +113,7 @@ class LiveJobView:
         self.updated_at: list[tuple[str, float]] = []  # (status, time shown): what benchmarks and tests read
         self.refresh()
         self._token = status_events.subscribe(self._on_batch)
+        watch_job(self.impl)
 
     # ------------------------------------------------------------- display
     def show(self) -> None:
