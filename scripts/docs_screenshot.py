@@ -10,19 +10,10 @@ from pathlib import Path
 
 import nbformat
 
+from GangaJupyter.testlib.browser import CHROMIUM, CHROMIUM_ARGS
 from GangaJupyter.testlib.notebooks import export_html
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--hide-scrollbars",
-]
+CHROMIUM_FLAGS = ["--headless", "--hide-scrollbars", *CHROMIUM_ARGS]
 
 
 def main(executed: str, png: str) -> None:
@@ -32,7 +23,7 @@ def main(executed: str, png: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         html = export_html(nb, Path(tmp) / "excerpt.html")
         subprocess.run(
-            ["chromium", *CHROMIUM_FLAGS, f"--screenshot={Path(png).resolve()}", "--window-size=1000,900", html.as_uri()],
+            [CHROMIUM, *CHROMIUM_FLAGS, f"--screenshot={Path(png).resolve()}", "--window-size=1000,900", html.as_uri()],
             check=True,
             capture_output=True,
         )

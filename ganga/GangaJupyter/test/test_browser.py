@@ -22,21 +22,12 @@ from typing import TYPE_CHECKING, Iterator
 import nbformat
 import pytest
 
+from GangaJupyter.testlib.browser import CHROMIUM, CHROMIUM_ARGS
 from GangaJupyter.testlib.notebooks import ganga_home, notebook
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "_static" / "screenshots"
 TIMEOUT_MS = 90_000
 TOKEN = "gangajupyter-browser-test"
