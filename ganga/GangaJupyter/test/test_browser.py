@@ -180,7 +180,9 @@ def live_view(page: Page, job_name: str) -> Locator:
 
 
 def run_all_cells(page: Page) -> None:
-    """Run > Run All Cells, from the menu bar (the same in JupyterLab and Notebook 7)."""
+    """Run > Run All Cells, from the menu bar (the same in JupyterLab and Notebook 7), once the kernel is idle:
+    on a cold start JupyterLab lists the cells before its kernel is ready, and a run asked for then is lost."""
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 
