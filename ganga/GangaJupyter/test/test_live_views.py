@@ -113,3 +113,21 @@ def test_after_a_kernel_restart_a_running_job_is_live_again(tmp_path):
         assert "another Ganga session is using" not in "".join(str(m["content"]) for m in second.outputs)
     finally:
         second.close()
+
+
+def test_an_action_clicked_while_the_kernel_is_busy_runs_when_the_cell_ends(kernel):
+    import time
+
+    kernel.run("j = Job(application=Executable(exe='/bin/sh', args=['-c', 'sleep 120']), backend=Local())\nj.submit()\nj")
+    [view] = kernel.views()
+    assert kernel.wait_for(lambda: view.state["status"] == "running", timeout=60)
+    kernel.client.execute("import time; time.sleep(4)")  # the kernel is busy
+    kernel.pump(0.5)
+    clicked = time.time()
+    kernel.click(view, "kill")
+    kernel.pump(2.0)
+    assert "Killed job 0." not in replies(view)  # queued behind the running cell, not lost
+    assert kernel.wait_for(lambda: "Killed job 0." in replies(view), timeout=30), replies(view)
+    answered = next(t for t, d in view.history if d.get("reply", {}).get("text") == "Killed job 0.")
+    assert answered - clicked > 3
+    assert kernel.wait_for(lambda: view.state["status"] == "killed", timeout=30)

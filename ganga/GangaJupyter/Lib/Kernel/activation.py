@@ -17,6 +17,7 @@ from ..Display.render import notice_html
 RUNTIME_NAME = "GangaJupyter"
 
 _activated = False
+_shells: set[int] = set()
 
 
 def notify(message: str, fix: str = "", level: str = "warning") -> None:
@@ -100,11 +101,9 @@ def activate(shell: Any | None = None) -> None:
     """Rich display, magics, short Ganga errors and monitoring for this IPython shell. Idempotent."""
     global _activated
     install_repr_html()
-    if _activated:
-        return
-    _activated = True
     shell = shell or running_kernel()
-    if shell is not None:
+    if shell is not None and id(shell) not in _shells:
+        _shells.add(id(shell))
         from GangaCore.Core.exceptions import GangaException
 
         from .magics import register
@@ -116,8 +115,10 @@ def activate(shell: Any | None = None) -> None:
             install_live_display()
         if settings.option("short_ganga_errors"):
             GangaException._render_traceback_ = _render_ganga_error
-    if settings.option("autostart_monitoring"):
-        _start_monitoring()
+    if not _activated:
+        _activated = True
+        if settings.option("autostart_monitoring"):
+            _start_monitoring()
 
 
 def activate_in_running_kernel() -> None:
