@@ -21,6 +21,11 @@ OPTIONS: dict[str, tuple[Any, str]] = {
         True,
         "See Local jobs change state as soon as their status file changes (inotify), not at Ganga's next poll",
     ),
+    "fast_detection_max_subjobs": (
+        500,
+        "Split Local jobs with more subjobs than this are left to Ganga's own poll: watching every subjob folder "
+        "costs more than it saves",
+    ),
     "short_ganga_errors": (
         True,
         "In a notebook, show Ganga's exceptions as their message (which names the problem) without the Python stack",

@@ -59,3 +59,4 @@ def install_repr_html() -> None:
     """Give every Ganga proxy object and registry slice a ``_repr_html_``."""
     GPIProxyObject._repr_html_ = _repr_html_
     RegistrySliceProxy._repr_html_ = _repr_html_
+    render.precompile()

@@ -116,7 +116,9 @@ def _subjob_statuses(job: GangaObject) -> list[str]:
     subjobs = job._data.get("subjobs") or []
     if hasattr(subjobs, "getAllSJStatus"):
         return list(subjobs.getAllSJStatus())
-    return [sj.status for sj in subjobs]
+    # In-memory subjobs: read their data directly. Ganga's attribute access takes the master's lock once per
+    # subjob, which a live view of a 10,000-subjob job would otherwise fight for with Ganga's monitoring.
+    return [sj._data.get("status") or "unknown" for sj in getattr(subjobs, "_list", subjobs)]  # GangaList holds the objects themselves
 
 
 def job_row(obj: GangaObject | None, index: Mapping[str, Any]) -> JobRow:

@@ -52,6 +52,12 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def precompile() -> None:
+    """Compile the templates now, so the first display in a notebook does not pay for it."""
+    for name in ("job.html.j2", "job_slice.html.j2", "table.html.j2", "files.html.j2", "object.html.j2", "notice.html.j2"):
+        environment().get_template(name)
+
+
 def _render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 

@@ -30,6 +30,7 @@ class StatusEvents:
         self._thread: threading.Thread | None = None
         self.published = 0
         self.delivered_batches = 0
+        self.dispatch_cpu_seconds = 0.0  # CPU time of the dispatcher thread (including the subscribers' work)
 
     def publish(self, fqid: str, status: str) -> None:
         """Record a status change (any thread; returns at once)."""
@@ -65,12 +66,14 @@ class StatusEvents:
                 subscribers = list(self._subscribers.values())
             if not batch:
                 continue
+            started = time.thread_time()
             self.delivered_batches += 1
             for callback in subscribers:
                 try:
                     callback(batch)
                 except Exception:  # one broken view must not stop the others
                     logger.debug("GangaJupyter status subscriber failed", exc_info=True)
+            self.dispatch_cpu_seconds += time.thread_time() - started
 
 
 #: The stream of this process (one kernel, one Ganga session).

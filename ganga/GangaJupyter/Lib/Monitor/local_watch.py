@@ -3,7 +3,7 @@ the job's output directory; inotify (through watchdog) tells us at once, and Gan
 then reads the file on Ganga's monitoring loop, as its 10 s poll would.
 
 Jobs are watched from the moment they are submitted in this session until they end; a split job's whole
-workspace is one recursive watch.
+workspace is one recursive watch, up to ``[Jupyter] fast_detection_max_subjobs`` subjobs.
 """
 from __future__ import annotations
 
@@ -57,6 +57,10 @@ class LocalWatch(FileSystemEventHandler):
 
     # ------------------------------------------------------------- which jobs
     def on_status_batch(self, batch: Batch) -> None:
+        from GangaCore.Core import monitoring_component
+
+        if monitoring_component is None or not monitoring_component.enabled:
+            return  # nothing would act on what the watch sees
         for fqid, (status, _) in batch.items():
             master_fqid = fqid.split(".")[0]
             if status in ACTIVE and master_fqid not in self._watches:
@@ -67,6 +71,10 @@ class LocalWatch(FileSystemEventHandler):
                 self.unwatch(fqid)
 
     def watch(self, job: Any) -> None:
+        from .. import settings
+
+        if len(job.subjobs) > settings.option("fast_detection_max_subjobs"):
+            return  # one inotify watch per subjob folder: for a huge split job Ganga's own poll is cheaper
         fqid = job.getFQID(".")
         root = job.getOutputWorkspace(create=True).getPath()
         if len(job.subjobs):

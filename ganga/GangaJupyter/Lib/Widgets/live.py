@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ class _Throttled:
         self._last = 0.0
         self._timer: threading.Timer | None = None
         self.renders = 0
+        self.cpu_seconds = 0.0  # CPU time spent rendering, whatever thread did it
 
     def now(self) -> None:
         """Render at once (a change of the job's own status: a handful per job, never a flood)."""
@@ -82,10 +84,13 @@ class _Throttled:
 
     def _run(self) -> None:
         self.renders += 1
+        started = time.thread_time()
         try:
             self._render_now()
         except Exception:
             logger.debug("GangaJupyter live view render failed", exc_info=True)
+        finally:
+            self.cpu_seconds += time.thread_time() - started
 
 
 def _bundle(widget: JobWidget, html: str, text: str) -> dict[str, Any]:
@@ -96,12 +101,21 @@ def _bundle(widget: JobWidget, html: str, text: str) -> dict[str, Any]:
     return data
 
 
+_views: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+def live_views() -> list[Any]:
+    """The live views of this kernel (for benchmarks and tests)."""
+    return list(_views)
+
+
 class LiveJobView:
     """The live view of one job (or subjob)."""
 
     def __init__(self, job: Any):
         self.impl = stripProxy(job)
         self.fqid = self.impl.getFQID(".")
+        self._subjob_prefix = self.fqid + "."
         self.widget = JobWidget()
         self.widget.observe(self._on_request, names="request")
         self._history: deque[tuple[float, int]] = deque(maxlen=120)
@@ -111,9 +125,15 @@ class LiveJobView:
         self._process: dict[str, Any] = {}
         self._refreshing = threading.Lock()  # the event thread and the kernel thread (after an action) both refresh
         self.updated_at: list[tuple[str, float]] = []  # (status, time shown): what benchmarks and tests read
+        self._batch_cpu = 0.0
         self.refresh()
         self._token = status_events.subscribe(self._on_batch)
         watch_job(self.impl)
+        _views.add(self)
+
+    def cpu_seconds(self) -> float:
+        """CPU time this view has cost: its renders and its share of the event batches."""
+        return self._throttle.cpu_seconds + self._batch_cpu
 
     # ------------------------------------------------------------- display
     def show(self) -> None:
@@ -128,10 +148,12 @@ class LiveJobView:
 
     # ------------------------------------------------------------- updates
     def _on_batch(self, batch: Batch) -> None:
+        started = time.thread_time()
         if self.fqid in batch:
             self._throttle.now()
-        elif any(fqid.startswith(self.fqid + ".") for fqid in batch):
+        elif any(fqid.startswith(self._subjob_prefix) for fqid in batch):
             self._throttle.request()  # subjob changes: at most MAX_UPDATES_PER_SECOND renders
+        self._batch_cpu += time.thread_time() - started
 
     def refresh(self) -> None:
         with self._refreshing:
