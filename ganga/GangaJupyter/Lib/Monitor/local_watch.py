@@ -52,6 +52,7 @@ class LocalWatch(FileSystemEventHandler):
     def __init__(self) -> None:
         self._observer: Observer | None = None
         self._watches: dict[str, Any] = {}  # master fqid -> watchdog watch
+        self._not_watched: set[str] = set()  # other backends, or too many subjobs: decided once
         self._lock = threading.Lock()
         self.triggered = 0
 
@@ -61,21 +62,26 @@ class LocalWatch(FileSystemEventHandler):
 
         if monitoring_component is None or not monitoring_component.enabled:
             return  # nothing would act on what the watch sees
+        started: set[str] = set()
         for fqid, (status, _) in batch.items():
-            master_fqid = fqid.split(".")[0]
-            if status in ACTIVE and master_fqid not in self._watches:
-                job = _job(master_fqid)
-                if job is not None and getName(job.backend) == "Local":
-                    self.watch(job)
+            if status in ACTIVE:
+                started.add(fqid.split(".")[0])
             elif status in FINAL and "." not in fqid:
                 self.unwatch(fqid)
+        for master_fqid in started - set(self._watches) - self._not_watched:
+            job = _job(master_fqid)
+            if job is not None and getName(job.backend) == "Local":
+                self.watch(job)
+            else:
+                self._not_watched.add(master_fqid)
 
     def watch(self, job: Any) -> None:
         from .. import settings
 
-        if len(job.subjobs) > settings.option("fast_detection_max_subjobs"):
-            return  # one inotify watch per subjob folder: for a huge split job Ganga's own poll is cheaper
         fqid = job.getFQID(".")
+        if len(job.subjobs) > settings.option("fast_detection_max_subjobs"):
+            self._not_watched.add(fqid)  # one inotify watch per subjob folder: Ganga's own poll is cheaper
+            return
         root = job.getOutputWorkspace(create=True).getPath()
         if len(job.subjobs):
             root = os.path.dirname(os.path.dirname(root.rstrip("/")))  # <id>/output -> <id>: holds every subjob

@@ -28,6 +28,7 @@ from ..Monitor.events import Batch, status_events
 logger = getLogger()
 
 MAX_UPDATES_PER_SECOND = 2
+RENDER_CPU_BUDGET = 0.015  # fraction of a core one view may spend rendering subjob changes
 FINAL = ("completed", "failed", "killed", "removed")
 ACTIVE = ("submitting", "submitted", "running", "completing")
 PEEK_LINES = 200
@@ -48,15 +49,22 @@ class JobWidget(anywidget.AnyWidget):
 
 
 class _Throttled:
-    """Render at most MAX_UPDATES_PER_SECOND times a second; a change inside the interval renders at its end."""
+    """Render at most MAX_UPDATES_PER_SECOND times a second, and within a CPU budget: the pause between two
+    renders is at least 1 / RENDER_CPU_BUDGET times what the last one cost (a view of a 10,000-subjob job
+    renders less often than one of a 10-subjob job). A change inside the pause renders at its end."""
 
     def __init__(self, render_now):
         self._render_now = render_now
         self._lock = threading.Lock()
         self._last = 0.0
+        self._last_cost = 0.0
         self._timer: threading.Timer | None = None
         self.renders = 0
         self.cpu_seconds = 0.0  # CPU time spent rendering, whatever thread did it
+        self.timer_cpu_seconds = 0.0  # the part spent on timer threads (not the event stream's thread)
+
+    def _interval(self) -> float:
+        return max(1.0 / MAX_UPDATES_PER_SECOND, self._last_cost / RENDER_CPU_BUDGET)
 
     def now(self) -> None:
         """Render at once (a change of the job's own status: a handful per job, never a flood)."""
@@ -66,7 +74,7 @@ class _Throttled:
 
     def request(self) -> None:
         with self._lock:
-            wait = self._last + 1.0 / MAX_UPDATES_PER_SECOND - time.time()
+            wait = self._last + self._interval() - time.time()
             if wait > 0:
                 if self._timer is None:
                     self._timer = threading.Timer(wait, self._fire)
@@ -80,7 +88,9 @@ class _Throttled:
         with self._lock:
             self._timer = None
             self._last = time.time()
+        before = self.cpu_seconds
         self._run()
+        self.timer_cpu_seconds += self.cpu_seconds - before
 
     def _run(self) -> None:
         self.renders += 1
@@ -90,7 +100,8 @@ class _Throttled:
         except Exception:
             logger.debug("GangaJupyter live view render failed", exc_info=True)
         finally:
-            self.cpu_seconds += time.thread_time() - started
+            self._last_cost = time.thread_time() - started
+            self.cpu_seconds += self._last_cost
 
 
 def _bundle(widget: JobWidget, html: str, text: str) -> dict[str, Any]:
@@ -135,6 +146,10 @@ class LiveJobView:
         """CPU time this view has cost: its renders and its share of the event batches."""
         return self._throttle.cpu_seconds + self._batch_cpu
 
+    def timer_cpu_seconds(self) -> float:
+        """The part of :meth:`cpu_seconds` spent outside the event stream's thread (delayed renders)."""
+        return self._throttle.timer_cpu_seconds
+
     # ------------------------------------------------------------- display
     def show(self) -> None:
         from IPython.display import display
@@ -148,12 +163,12 @@ class LiveJobView:
 
     # ------------------------------------------------------------- updates
     def _on_batch(self, batch: Batch) -> None:
-        started = time.thread_time()
+        started, rendered = time.thread_time(), self._throttle.cpu_seconds
         if self.fqid in batch:
             self._throttle.now()
         elif any(fqid.startswith(self._subjob_prefix) for fqid in batch):
             self._throttle.request()  # subjob changes: at most MAX_UPDATES_PER_SECOND renders
-        self._batch_cpu += time.thread_time() - started
+        self._batch_cpu += (time.thread_time() - started) - (self._throttle.cpu_seconds - rendered)
 
     def refresh(self) -> None:
         with self._refreshing:
