@@ -107,7 +107,7 @@ def run(quick: bool = False) -> str:
             "NotebookApp job: submit -> completed seen by Ganga",
             f"{med('seen'):.2f}",
             f"{med('seen') / med('in_place'):.1f}x",
-            f"+{med('seen') - med('in_place'):.2f} s (incl. Ganga's Local poll)",
+            f"+{med('seen') - med('in_place'):.2f} s (submission, Local's wrapper, detection)",
         ],
         [f"{s['points']} points in place, one after another", f"{s['in_place']:.2f}", "1.0x", ""],
         [
@@ -123,8 +123,8 @@ def run(quick: bool = False) -> str:
         ["what", "seconds", "ratio", "note"],
         rows,
         [
-            "Goal: <= 2 s overhead per job. 'Whole runner' is the worker's own cost; 'seen by Ganga' adds submission "
-            "and Ganga's default Local poll ([PollThread] Local = 10 s).",
+            "Goal: <= 2 s overhead per job. 'Whole runner' is the worker's own cost; 'seen by Ganga' adds submission, "
+            "Local's job wrapper and detection (GangaJupyter's inotify watch; Ganga's own Local poll is 10 s).",
         ],
     )
 
