@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-GANGARC = "# Ganga configuration file ($Name: 8.7.12 $)\n[Configuration]\nRUNTIME_PATH = GangaJupyter\ngangadir = {gangadir}\n"
-
-
 def ganga_env(home: Path) -> dict[str, str]:
-    home.mkdir(parents=True, exist_ok=True)
-    (home / ".gangarc").write_text(GANGARC.format(gangadir=home / "gangadir"))
-    return {**os.environ, "HOME": str(home), "GANGA_CONFIG_FILE": str(home / ".gangarc")}
+    """A throw-away Ganga home with GangaJupyter in RUNTIME_PATH."""
+    from GangaJupyter.testlib.notebooks import ganga_home
+
+    return ganga_home(home, runtime_path=True)
 
 
 def run_worker(script: Path, env: dict[str, str], *args: str, timeout: int = 1800) -> dict[str, Any]:

@@ -136,8 +136,6 @@ def test_job_with_deleted_workspace_still_renders_with_a_note(gpi):
 def test_box_and_unknown_objects_fall_back_to_text(gpi):
     html, _ = html_of(gpi.box)
     assert "gj-registry" in html
-    html, text = html_of(gpi.j_list_that_does_not_exist) if hasattr(gpi, "j_list_that_does_not_exist") else (None, "")
-    assert html is None
     html, text = html_of(gpi.GangaList() if hasattr(gpi, "GangaList") else gpi.Job().inputfiles)
     assert html is None and text is not None  # an empty list has no rich form: Ganga's text
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import bleach
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+from .records import strip_ansi
+
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]+$")
 ALLOWED_TAGS = {
     "a", "abbr", "b", "br", "caption", "code", "col", "colgroup", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -44,7 +45,7 @@ def convert_output(out: dict[str, Any]) -> Output | None:
     if kind == "stream":
         return Output("text", _text(out.get("text", "")))
     if kind == "error":
-        return Output("error", _ANSI.sub("", "\n".join(out.get("traceback", []))) or f"{out.get('ename')}: {out.get('evalue')}")
+        return Output("error", strip_ansi("\n".join(out.get("traceback", []))) or f"{out.get('ename')}: {out.get('evalue')}")
     data = out.get("data", {})
     for mime in IMAGE_TYPES:
         if mime in data:

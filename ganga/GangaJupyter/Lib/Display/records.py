@@ -18,7 +18,7 @@ from GangaCore.GPIDev.Base.Objects import GangaObject
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.Plugin import allPlugins
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 #: Order of the segments in progress bars and of the status counts.
 STATUS_ORDER = (

@@ -92,6 +92,12 @@ def build(nb: Any, spec: dict[str, Any], nbformat: Any) -> Any:
     return nb
 
 
+def role_of(cell: Any) -> str | None:
+    """What an injected cell does (``inputs``, ``injected-parameters``, ``outputs``); None for the user's cells."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return tags[1] if INJECTED_TAG in tags and len(tags) > 1 else None
+
+
 def error_of(cell: Any) -> dict[str, Any]:
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
@@ -153,7 +159,7 @@ def main(argv: list[str]) -> int:
     def on_cell_executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
         entry = {
             "cell": number.get(cell_index),
-            "role": None if cell_index in number else cell.metadata.get("tags", [None, None])[1],
+            "role": role_of(cell),
             "status": execute_reply["content"]["status"],
             "seconds": round(time.time() - current.get("t0", time.time()), 3),
         }
@@ -186,7 +192,7 @@ def main(argv: list[str]) -> int:
             "evalue": f"the cell did not finish within {spec.get('timeout')} s",
             "traceback": str(err),
         }
-        role = None if index in number else (cell.get("metadata", {}).get("tags", [None, None]) + [None])[1]
+        role = role_of(cell)
         report.update(
             state="failed",
             error={"kind": "cell", "cell": number.get(index), "of": total, "role": role, "source": cell["source"], **error},
