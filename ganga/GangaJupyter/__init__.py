@@ -28,11 +28,12 @@ def standardSetup() -> None:
 
 def loadPlugins(config=None) -> None:
     """Ganga runtime hook: register GangaJupyter's plugin classes and rich display."""
-    from .Lib import Monitor, NotebookApp  # noqa: F401  (defining the classes registers them with Ganga)
+    from .Lib import HTCondor, Monitor, NotebookApp, Slurm  # noqa: F401  (defining the classes registers them with Ganga)
     from .Lib.Display import install_repr_html
 
     install_repr_html()
     Monitor.install()
+    Slurm.install()
 
 
 def postBootstrapHook() -> None:

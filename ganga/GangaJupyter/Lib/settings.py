@@ -19,11 +19,12 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "live_views": (True, "In a Jupyter kernel, display jobs and job slices as live views (widgets) that follow their status"),
     "fast_local_detection": (
         True,
-        "See Local jobs change state as soon as their status file changes (inotify), not at Ganga's next poll",
+        "See Local and Slurm jobs change state as soon as their status file changes (inotify), not at Ganga's "
+        "next poll",
     ),
     "fast_detection_max_subjobs": (
         500,
-        "Split Local jobs with more subjobs than this are left to Ganga's own poll: watching every subjob folder "
+        "Split jobs with more subjobs than this are left to Ganga's own poll: watching every subjob folder "
         "costs more than it saves",
     ),
     "short_ganga_errors": (
@@ -38,13 +39,26 @@ OPTIONS: dict[str, tuple[Any, str]] = {
 }
 
 
+#: Options of Ganga's own sections that Ganga 8.7.12 reads but never declares, so ``.gangarc`` could not set them.
+GANGA_OPTIONS: dict[tuple[str, str], tuple[Any, str]] = {
+    ("PollThread", "Slurm"): (
+        1,
+        "Seconds between two checks of the active Slurm jobs (one squeue call for all of them); Ganga's own default "
+        "for backends without an option is default_backend_poll_rate (30 s)",
+    ),
+}
+
+
 def create_section() -> None:
-    """Create ``[Jupyter]``; Ganga allows this only before it bootstraps."""
-    from GangaCore.Utility.Config import makeConfig
+    """Create ``[Jupyter]`` and declare :data:`GANGA_OPTIONS`; Ganga allows this only before it bootstraps."""
+    from GangaCore.Utility.Config import getConfig, makeConfig
 
     config = makeConfig(SECTION, "Settings of the GangaJupyter runtime package (Ganga in Jupyter notebooks)")
     for name, (default, doc) in OPTIONS.items():
         config.addOption(name, default, doc)
+    for (section, name), (default, doc) in GANGA_OPTIONS.items():
+        if name not in getConfig(section).options:
+            getConfig(section).addOption(name, default, doc)
 
 
 def option(name: str) -> Any:

@@ -18,6 +18,8 @@ from GangaCore.GPIDev.Base.Objects import GangaObject
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.Plugin import allPlugins
 
+from ..Slurm import scheduler_record
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 #: Order of the segments in progress bars and of the status counts.
@@ -286,6 +288,7 @@ class JobRecord:
     application: list[SchemaRow]
     backend: list[SchemaRow]
     notebook: NotebookSection | None = None
+    scheduler: dict[str, Any] = field(default_factory=dict)  # what the batch system said (Slurm's record)
 
 
 MAX_GROUPED_FAILURES = 200
@@ -366,6 +369,9 @@ def error_summary(job: GangaObject) -> str:
         report = worker_files.read_report(job)
         if report and report.get("error"):
             return worker_files.describe_failure(report)
+    reason = scheduler_record.read(job).get("reason")
+    if reason:
+        return reason
     text, _ = _read_stderr(job, 5)
     last = [line.strip() for line in text.splitlines() if line.strip()]
     return last[-1] if last else f"exit code {getattr(job.backend, 'exitcode', None)}"
@@ -418,6 +424,7 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
         application=schema_rows(application) if application is not None else [],
         backend=schema_rows(backend) if backend is not None else [],
         notebook=notebook_section(job, row, failed_job) if getattr(application, "_name", "") == "NotebookApp" else None,
+        scheduler=scheduler_record.read(job) if not len(subjobs) and row.status != "new" else {},
     )
 
 

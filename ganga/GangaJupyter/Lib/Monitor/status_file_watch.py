@@ -1,6 +1,7 @@
-"""Event-driven detection for the Local backend: its wrapper writes ``__jobstatus__`` (PID, then EXITCODE) into
-the job's output directory; inotify (through watchdog) tells us at once, and Ganga's own Local monitoring code
-then reads the file on Ganga's monitoring loop, as its 10 s poll would.
+"""Event-driven detection through the job's status file: the wrappers of Ganga's Local and Slurm backends write
+``__jobstatus__`` (PID, then EXITCODE) into the job's output directory; inotify (through watchdog) tells us at
+once, and the backend's own monitoring code then reads the file on Ganga's monitoring loop, as its poll would.
+(On a Slurm cluster whose worker nodes write over NFS, inotify sees nothing, and the backend's poll decides.)
 
 Jobs are watched from the moment they are submitted in this session until they end; a split job's whole
 workspace is one recursive watch, up to ``[Jupyter] fast_detection_max_subjobs`` subjobs.
@@ -18,11 +19,13 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .events import Batch, status_events
+from .ganga_fixes import after_submit, submit_in_progress
 
 logger = getLogger()
 
 STATUS_FILE = "__jobstatus__"
 ACTIVE = ("submitted", "running")
+WATCHED_BACKENDS = ("Local", "Slurm")
 FINAL = ("completed", "failed", "killed", "removed", "new")
 
 
@@ -40,15 +43,20 @@ def _job(fqid: str) -> Any | None:
 
 
 async def _refresh(job: Any) -> None:
-    """Let Ganga's Local monitoring read this job's status file now (runs on Ganga's monitoring loop)."""
+    """Let the backend's monitoring read this job's status file now (runs on Ganga's monitoring loop; a
+    synchronous backend, like Slurm, in the loop's thread pool as Ganga runs it)."""
     if job.status in ACTIVE:
-        await type(job.backend).updateMonitoringInformation([job])
+        update = type(job.backend).updateMonitoringInformation
+        if asyncio.iscoroutinefunction(update):
+            await update([job])
+        else:
+            await asyncio.get_running_loop().run_in_executor(None, update, [job])
     master = job.master
     if master is not None and master.status in ACTIVE + ("submitting",):
         master.updateMasterJobStatus()
 
 
-class LocalWatch(FileSystemEventHandler):
+class StatusFileWatch(FileSystemEventHandler):
     def __init__(self) -> None:
         self._observer: Observer | None = None
         self._watches: dict[str, Any] = {}  # master fqid -> watchdog watch
@@ -70,7 +78,7 @@ class LocalWatch(FileSystemEventHandler):
                 self.unwatch(fqid)
         for master_fqid in started - set(self._watches) - self._not_watched:
             job = _job(master_fqid)
-            if job is not None and getName(job.backend) == "Local":
+            if job is not None and getName(job.backend) in WATCHED_BACKENDS:
                 self.watch(job)
             else:
                 self._not_watched.add(master_fqid)
@@ -135,20 +143,30 @@ class LocalWatch(FileSystemEventHandler):
 
         if monitoring_component is None or not monitoring_component.enabled:
             return  # monitoring is off (another session holds the gangadir): Ganga must not update jobs here
+        if submit_in_progress(job):
+            return  # Ganga's submit() has not finished with it: caught up when it returns (ganga_fixes)
         self.triggered += 1
         asyncio.run_coroutine_threadsafe(_refresh(job), monitoring_component.loop)
 
 
-local_watch = LocalWatch()
+status_file_watch = StatusFileWatch()
 
 
 def watch_job(job: Any) -> None:
     """Watch a job that is already active (a view re-attached after a kernel restart sees no new submit)."""
     impl = stripProxy(job)
     master = impl.master or impl
-    if getName(master.backend) == "Local" and master.status in ACTIVE:
-        local_watch.watch(master)
+    if getName(master.backend) in WATCHED_BACKENDS and master.status in ACTIVE:
+        status_file_watch.watch(master)
+
+
+def _after_submit(job: Any) -> None:
+    """A status file written while ``submit()`` ran was left alone (see ganga_fixes): read it now."""
+    fqid = job.getFQID(".")
+    if fqid in status_file_watch._watches:
+        status_file_watch._catch_up(job)
 
 
 def install() -> None:
-    status_events.subscribe(local_watch.on_status_batch)
+    status_events.subscribe(status_file_watch.on_status_batch)
+    after_submit(_after_submit)
