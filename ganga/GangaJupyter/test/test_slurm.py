@@ -1,0 +1,180 @@
+"""Ganga's ``Slurm`` backend with GangaJupyter, against a real single-node Slurm cluster (``scripts/slurm-cluster.sh
+start``, which CI runs). Without a cluster these tests are skipped, except under ``CI``, where they fail.
+
+Statuses are waited for by reading ``j.status`` only: Ganga's ``run_until_state`` polls the backend itself and
+would hide whether the monitoring loop saw the change.
+"""
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from GangaCore.GPIDev.Base.Proxy import stripProxy
+from GangaCore.testlib.decorators import add_config
+
+from GangaJupyter.Lib.Display import render
+from GangaJupyter.Lib.Display.records import job_record
+from GangaJupyter.Lib.Slurm import scheduler_record
+from GangaJupyter.testlib.kernel import KernelSession
+from GangaJupyter.testlib.notebooks import ganga_home
+
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "slurm-cluster.sh"
+RUNTIME = [("Configuration", "RUNTIME_PATH", "GangaJupyter")]
+
+
+def cluster_problem() -> str:
+    if shutil.which("sinfo") is None:
+        return "Slurm is not installed"
+    up = subprocess.run(["sinfo", "-h", "-o", "%a %T"], capture_output=True, text=True)
+    if up.returncode != 0 or not up.stdout.startswith("up"):
+        return f"no Slurm cluster answers ({(up.stderr or up.stdout).strip()})"
+    return ""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def slurm_cluster():
+    problem = cluster_problem()
+    if problem:
+        message = f"{problem}: start one with `sudo {SCRIPT} start`"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI is set: not skipping)")
+        pytest.skip(message)
+
+
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def card(job) -> str:
+    return render.job_card_html(job_record(stripProxy(job), 20), {})
+
+
+@add_config(RUNTIME)
+def test_jobs_and_subjobs_complete_with_no_30_second_floor_and_accounting(gpi):
+    gpi.enableMonitoring()
+    j = gpi.Job(application=gpi.Executable(exe="/bin/echo", args=["hello <slurm>"]), backend=gpi.Slurm())
+    split = gpi.Job(
+        application=gpi.Executable(exe="/bin/sh"),
+        splitter=gpi.ArgSplitter(args=[["-c", f"echo part {i}"] for i in range(3)]),
+        backend=gpi.Slurm(),
+    )
+    started = time.time()
+    j.submit()
+    split.submit()
+    # Ganga's wrapper sleeps [Slurm] heartbeat_frequency (30 s) between looks at its payload: with it, neither
+    # job could be complete in 25 s
+    assert wait_for(lambda: j.status == "completed" and split.status == "completed", 25), (j.status, split.status)
+    assert time.time() - started < 25
+    script = Path(j.inputdir, "__jobscript__").read_text()
+    assert "child.wait(timeout=30)" in script and "time.sleep(30)" not in script
+    assert "hello <slurm>" in Path(j.outputdir, "stdout").read_text()
+    assert [Path(sj.outputdir, "stdout").read_text().count(f"part {sj.id}") for sj in split.subjobs] == [1, 1, 1]
+    assert wait_for(lambda: scheduler_record.read(stripProxy(j)).get("wall_time"), 30), "no accounting record"
+    record = scheduler_record.read(stripProxy(j))
+    assert record["state"] == "COMPLETED" and record["nodes"] == "localhost" and record["exit_code"] == "0"
+    assert "Slurm</span>: COMPLETED" in card(j) and "wall time" in card(j)
+
+
+@add_config(RUNTIME)
+def test_cancelled_outside_ganga_failing_payload_and_failure_before_the_wrapper(gpi):
+    gpi.enableMonitoring()
+    sleeper = gpi.Job(application=gpi.Executable(exe="/bin/sleep", args=["300"]), backend=gpi.Slurm())
+    false = gpi.Job(application=gpi.Executable(exe="/bin/sh", args=["-c", "echo broken >&2; exit 3"]), backend=gpi.Slurm())
+    # the wrapper is a Python script: with no python3 on PATH it dies before it can write a status file
+    no_python = gpi.Job(application=gpi.Executable(exe="/bin/true"), backend=gpi.Slurm(extraopts="--export=PATH=/nowhere"))
+    for job in (sleeper, false, no_python):
+        job.submit()
+    assert wait_for(lambda: sleeper.status == "running", 30), sleeper.status
+    subprocess.run(["scancel", str(sleeper.backend.id)], check=True)
+    assert wait_for(lambda: sleeper.status == "failed", 10), sleeper.status  # Ganga alone: 600 s
+    assert "cancelled outside Ganga" in scheduler_record.read(stripProxy(sleeper))["reason"]
+    assert "cancelled outside Ganga" in card(sleeper)
+
+    assert wait_for(lambda: false.status == "failed", 30), false.status
+    assert false.backend.exitcode == 3
+    assert "broken" in card(false)  # the stderr tail
+
+    assert wait_for(lambda: no_python.status == "failed", 30), no_python.status  # Ganga alone: 'submitted' for ever
+    reason = scheduler_record.read(stripProxy(no_python))["reason"]
+    assert "failed before Ganga's wrapper could report" in reason
+    assert "python3" in card(no_python)  # /usr/bin/env's complaint, from stderr
+
+
+@add_config(RUNTIME)
+def test_impossible_requests_are_explained_and_nothing_is_lost(gpi):
+    from GangaCore.GPIDev.Lib.Job.Error import JobError
+
+    gpi.enableMonitoring()
+    refused = gpi.Job(application=gpi.Executable(exe="/bin/true"), backend=gpi.Slurm(extraopts="--mem=99999999"))
+    with pytest.raises(JobError, match="was not submitted and stays 'new'"):
+        refused.submit()
+    assert refused.status == "new"  # still there, to be fixed and submitted again
+    refused.backend.extraopts = ""
+    refused.submit()
+
+    never = gpi.Job(application=gpi.Executable(exe="/bin/true"), backend=gpi.Slurm(extraopts="--nodes=3"))
+    never.submit()
+    assert wait_for(lambda: "cannot start as requested" in scheduler_record.read(stripProxy(never)).get("reason", ""), 20)
+    assert never.status == "submitted"
+    shown = card(never)
+    assert "more nodes requested than the partition allows" in shown or "cannot satisfy this request" in shown
+    assert "Kill the job, change backend.extraopts" in shown
+    never.kill()
+    assert never.status == "killed"
+    assert wait_for(lambda: refused.status == "completed", 30), refused.status
+
+
+@add_config(RUNTIME)
+def test_monitoring_recovers_when_slurmctld_restarts(gpi):
+    gpi.enableMonitoring()
+    j = gpi.Job(application=gpi.Executable(exe="/bin/sh", args=["-c", "sleep 6; echo survived"]), backend=gpi.Slurm())
+    j.submit()
+    assert wait_for(lambda: j.status == "running", 30), j.status
+    pidfile = Path(os.environ.get("SLURM_CLUSTER_DIR", "/var/tmp/slurm"), "slurmctld.pid")
+    pid = int(pidfile.read_text())
+    os.kill(pid, 15)
+    assert wait_for(lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], 30)
+    time.sleep(2)  # a poll cycle or two without a controller: the job keeps its state
+    assert j.status == "running"
+    subprocess.run([str(SCRIPT), "start"], check=True, capture_output=True)
+    assert wait_for(lambda: j.status == "completed", 60), j.status
+    assert "survived" in Path(j.outputdir, "stdout").read_text()
+
+
+@pytest.fixture
+def kernel(tmp_path):
+    session = KernelSession(ganga_home(tmp_path / "home", runtime_path=False), str(tmp_path))
+    assert session.run("%load_ext GangaJupyter")["status"] == "ok"
+    yield session
+    session.close()
+
+
+def test_notebook_jobs_ganga_job_cells_and_kill_live_in_the_notebook(kernel):
+    kernel.run(
+        "nb = Job(application=NotebookApp(cells=['y = 6 * 7', 'print(y)'], outputs=['y']), backend=Slurm())\n"
+        "nb.submit()\nnb"
+    )
+    kernel.run("%%ganga_job --backend Slurm() --outputs total --split \"{'x': [1, 2, 3]}\"\ntotal = x * 10")
+    kernel.run("cell_job = _")
+    kernel.run("sleeper = Job(application=Executable(exe='/bin/sleep', args=['300']), backend=Slurm())\nsleeper.submit()\nsleeper")
+    notebook_view, cell_view, sleeper_view = kernel.views()
+    assert kernel.wait_for(lambda: sleeper_view.state["status"] == "running", timeout=60), kernel.statuses(sleeper_view)
+    kernel.click(sleeper_view, "kill")
+    assert kernel.wait_for(lambda: sleeper_view.state["status"] == "killed", timeout=30), kernel.statuses(sleeper_view)
+    assert kernel.wait_for(lambda: notebook_view.state["status"] == "completed", timeout=90), kernel.statuses(notebook_view)
+    assert [s for s in kernel.statuses(notebook_view) if s in ("submitted", "running", "completed")] == [
+        "submitted",
+        "running",
+        "completed",
+    ]
+    assert kernel.run_value("nb.application.results()") == {"y": 42}
+    assert kernel.wait_for(lambda: cell_view.state["status"] == "completed", timeout=90), kernel.statuses(cell_view)
+    assert kernel.run_value("cell_job.application.results()") == [{"total": 10}, {"total": 20}, {"total": 30}]
+    assert subprocess.run(["squeue", "-h", "-j", str(kernel.run_value("sleeper.backend.id"))], capture_output=True, text=True).stdout.strip() == ""  # really cancelled
