@@ -52,7 +52,20 @@ def _start_ganga() -> None:
     configured = [p for p in getConfig("Configuration")["RUNTIME_PATH"].split(":") if p]
     if RUNTIME_NAME not in configured:
         getConfig("Configuration").setSessionValue("RUNTIME_PATH", RUNTIME_NAME)
+    _release_jobs_browser_helper()
     import ganga.ganga  # noqa: F401  (the bootstrap; runs GangaJupyter's hooks, which call activate())
+
+
+def _release_jobs_browser_helper() -> None:
+    """The Jobs browser's helper Ganga session, if it holds this gangadir, hands it over to this kernel (it
+    flushes and ends), so this kernel becomes the session that monitors (see docs/jobs-browser.rst)."""
+    from ..Server.location import LocationError, find_location
+    from ..Server.sessions import release_helpers
+
+    try:
+        release_helpers(find_location())
+    except (LocationError, OSError):
+        pass  # Ganga's own start reports an unusable configuration or gangadir
 
 
 def _gpi_names() -> dict[str, Any]:
@@ -84,6 +97,9 @@ def _start_monitoring() -> None:
         )
         return
     enableMonitoringService()
+    from ..Server.sessions import start_service
+
+    start_service("kernel")  # the Jobs browser shows this session's status changes and sends its actions here
 
 
 def _render_ganga_error(self: BaseException) -> list[str]:

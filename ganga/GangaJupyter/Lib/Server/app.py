@@ -1,0 +1,165 @@
+"""The Jobs browser in the Jupyter server: configuration, the live repository index, and the owning Ganga session.
+
+Routes (all behind Jupyter's authentication; POST also behind its XSRF check), under the server's base URL:
+
+* ``gangajupyter/jobs``: the page (also what the JupyterLab / Notebook 7 extension shows in an iframe);
+* ``gangajupyter/api/status``: whether the extension runs and where the repository is;
+* ``gangajupyter/api/jobs?page=&page_size=&sort=&order=&status=&backend=&application=&name=&since=``: one page;
+* ``gangajupyter/api/events``: server-sent events, one per repository change;
+* ``gangajupyter/api/jobs/<id>/<kill|resubmit|remove|notebook>`` (POST): an action.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from traitlets import Bool, Float, Unicode
+from traitlets.config import LoggingConfigurable
+
+from .location import GangaLocation, LocationError, find_location
+from .repository import RepositoryIndex
+from .sessions import SessionInfo, registered_sessions, send_request, take_reply
+from .watch import RepositoryWatch
+
+ENABLE_COMMAND = "jupyter server extension enable GangaJupyter.Lib.Server"
+
+
+class GangaJobsBrowser(LoggingConfigurable):
+    """Settings of the Ganga Jobs browser (``c.GangaJobsBrowser.<name>`` in ``jupyter_server_config.py``)."""
+
+    ganga_config_file = Unicode(
+        "", config=True, help="Ganga configuration file to find the gangadir in (default: $GANGA_CONFIG_FILE or ~/.gangarc)"
+    )
+    monitor_without_kernel = Bool(
+        True,
+        config=True,
+        help="While the page is open, jobs are active and no GangaJupyter kernel owns the gangadir, run the helper "
+        "Ganga session so their statuses keep updating",
+    )
+    helper_idle = Float(300.0, config=True, help="Seconds the helper session stays without requests (no job active)")
+    action_timeout = Float(120.0, config=True, help="Seconds an action may take in the owning Ganga session")
+    notebook_folder = Unicode("", config=True, help="Folder (relative to the server root) for 'open in a notebook'")
+
+    def __init__(self, root_dir: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.root_dir = Path(root_dir).expanduser().resolve()
+        self.error = ""
+        self.location: GangaLocation | None = None
+        self.index: RepositoryIndex | None = None
+        self.watch: RepositoryWatch | None = None
+        self._helper: subprocess.Popen[bytes] | None = None
+        self._helper_lock = threading.Lock()
+        try:
+            self.location = find_location(config_file=self.ganga_config_file)
+        except LocationError as err:
+            self.error = str(err)
+            return
+        self.index = RepositoryIndex(self.location)
+        self.watch = RepositoryWatch(self.index)
+        self.watch.start()
+
+    # ----------------------------------------------------------------- the owning session
+    def helper_environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.ganga_config_file:
+            env["GANGA_CONFIG_FILE"] = str(Path(self.ganga_config_file).expanduser())
+        return env
+
+    def start_helper(self) -> None:
+        """Start the helper Ganga session unless one is starting or running (any thread)."""
+        assert self.location is not None
+        with self._helper_lock:
+            if self._helper is not None and self._helper.poll() is None:
+                return
+            log = self.location.jupyter / "helper.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("ab") as out:
+                self._helper = subprocess.Popen(
+                    [sys.executable, "-m", "GangaJupyter.Lib.Server.helper", f"--idle={self.helper_idle}"],
+                    env=self.helper_environment(),
+                    cwd=str(self.location.jupyter),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # a Ctrl-C of the server must not interrupt Ganga mid-write
+                )
+            self.log.info("GangaJupyter: started the Jobs browser's Ganga session (pid %s)", self._helper.pid)
+
+    async def owner(self, timeout: float = 120.0) -> SessionInfo:
+        """The GangaJupyter session that owns the gangadir, starting the helper when there is none."""
+        assert self.location is not None
+        deadline = time.monotonic() + timeout
+        started = False
+        while time.monotonic() < deadline:
+            sessions = registered_sessions(self.location)
+            if sessions:
+                return sessions[0]
+            if not started:
+                self.start_helper()
+                started = True
+            elif self._helper is not None and self._helper.poll() is not None:
+                raise RuntimeError(
+                    f"the helper Ganga session ended with code {self._helper.returncode}; see "
+                    f"{self.location.jupyter / 'helper.log'}"
+                )
+            await asyncio.sleep(0.1)  # Ganga takes a few seconds to start
+        raise TimeoutError(f"no Ganga session took the gangadir within {timeout:.0f} s")
+
+    def ensure_monitoring(self) -> None:
+        """Page open, jobs active, nobody monitors them: start the helper (if allowed)."""
+        if (
+            self.monitor_without_kernel
+            and self.index is not None
+            and self.index.loaded.is_set()
+            and self.index.active_count()
+            and not registered_sessions(self.location)
+        ):
+            self.start_helper()
+
+    async def act(self, action: str, job_id: int) -> dict[str, Any]:
+        """Carry out ``action`` in the owning session and return its reply ``{"ok", "message"}``."""
+        assert self.location is not None
+        session = await self.owner()
+        rid = send_request(self.location, session, action, job_id)
+        deadline = time.monotonic() + self.action_timeout
+        while time.monotonic() < deadline:
+            reply = take_reply(self.location, rid)
+            if reply is not None:
+                return reply
+            if not session.alive:
+                return {"ok": False, "message": f"the Ganga session {session.sid} ended before it answered; try again"}
+            await asyncio.sleep(0.05)
+        return {"ok": False, "message": f"no answer from Ganga session {session.sid} within {self.action_timeout:.0f} s"}
+
+    # ----------------------------------------------------------------- paths
+    def served_path(self, path: Path) -> str | None:
+        """``path`` relative to the Jupyter server's root when the file browser can show it, else None."""
+        try:
+            return path.resolve().relative_to(self.root_dir).as_posix()
+        except ValueError:
+            return None
+
+    def shutdown(self) -> None:
+        if self.watch is not None:
+            self.watch.stop()
+
+
+def setup(serverapp: Any) -> None:
+    """Create the browser and add its routes to the server."""
+    from jupyter_server.utils import url_path_join
+
+    from . import handlers
+
+    browser = GangaJobsBrowser(root_dir=serverapp.root_dir, parent=serverapp)
+    serverapp.web_app.settings["gangajupyter_browser"] = browser
+    base = url_path_join(serverapp.web_app.settings["base_url"], "gangajupyter")
+    serverapp.web_app.add_handlers(".*$", handlers.routes(base))
+    if browser.error:
+        serverapp.log.warning("GangaJupyter Jobs browser: %s", browser.error)
+    else:
+        serverapp.log.info("GangaJupyter Jobs browser at %s/jobs, reading %s", base, browser.location.jobs)

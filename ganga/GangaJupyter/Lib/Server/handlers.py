@@ -1,0 +1,225 @@
+"""The Jobs browser's tornado handlers: Jupyter's authentication on every route, its XSRF check on every POST
+(jupyter_server enforces it for cookie-authenticated requests), and jinja2 autoescape on the page."""
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import nbformat
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler, AuthenticatedFileHandler, JupyterHandler
+from jupyter_server.utils import ensure_async, url_path_join
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from .app import ENABLE_COMMAND, GangaJobsBrowser
+from .repository import SORT_KEYS, Query
+
+HERE = Path(__file__).resolve().parent
+AUTH_RESOURCE = "gangajupyter"
+MAX_PAGE_SIZE = 500
+ACTIONS = ("kill", "resubmit", "remove")
+
+
+@lru_cache(maxsize=1)
+def templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=True,  # job names, comments and paths come from the repository: never trusted
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def status_colours() -> dict[str, str]:
+    """The status colours of GangaJupyter's notebook display, so a job looks the same everywhere."""
+    from ..Display.render import STATUS_COLOURS
+
+    return STATUS_COLOURS
+
+
+class BrowserMixin:
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def browser(self) -> GangaJobsBrowser:
+        return self.settings["gangajupyter_browser"]  # type: ignore[attr-defined]
+
+
+class JobsPageHandler(BrowserMixin, JupyterHandler):
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        self.xsrf_token  # noqa: B018  (sets the _xsrf cookie the page sends back as X-XSRFToken)
+        browser = self.browser
+        html = templates().get_template("jobs.html.j2").render(
+            base_url=self.base_url,
+            static=url_path_join(self.base_url, "gangajupyter", "static"),
+            gangadir=str(browser.location.gangadir) if browser.location else "",
+            error=browser.error,
+            colours=json.dumps(status_colours()),
+            files_url=self._front_end_urls()[0],
+            notebook_url=self._front_end_urls()[1],
+        )
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(html)
+
+
+    def _front_end_urls(self) -> tuple[str, str]:
+        """Where this server shows a folder and a notebook: Notebook 7's pages when it runs, else JupyterLab's."""
+        serverapp = self.settings.get("serverapp")
+        apps = serverapp.extension_manager.extension_apps if serverapp is not None else {}
+        return ("tree/", "notebooks/") if "notebook" in apps else ("lab/tree/", "lab/tree/")
+
+
+class StatusHandler(BrowserMixin, APIHandler):
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        from .sessions import registered_sessions
+
+        browser = self.browser
+        location = browser.location
+        self.finish(
+            {
+                "enabled": True,
+                "error": browser.error,
+                "gangadir": str(location.gangadir) if location else "",
+                "loaded": bool(browser.index and browser.index.loaded.is_set()),
+                "watching": bool(browser.watch and browser.watch.watching_jobs),
+                "sessions": [s.__dict__ for s in registered_sessions(location)] if location else [],
+                "enable_command": ENABLE_COMMAND,
+            }
+        )
+
+
+def _query(handler: APIHandler) -> Query:
+    def number(name: str, default: int, low: int, high: int) -> int:
+        raw = handler.get_argument(name, str(default))
+        try:
+            return min(max(int(raw), low), high)
+        except ValueError:
+            raise web.HTTPError(400, f"{name}={raw!r} is not a whole number") from None
+
+    sort = handler.get_argument("sort", "id")
+    if sort not in SORT_KEYS:
+        raise web.HTTPError(400, f"sort={sort!r}: sort by one of {', '.join(SORT_KEYS)}")
+    order = handler.get_argument("order", "desc")
+    if order not in ("asc", "desc"):
+        raise web.HTTPError(400, f"order={order!r}: use asc or desc")
+    since_text = handler.get_argument("since", "").strip()
+    since = None
+    if since_text:
+        try:
+            since = datetime.fromisoformat(since_text).timestamp()
+        except ValueError:
+            raise web.HTTPError(400, f"since={since_text!r} is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+    statuses = frozenset(s for s in handler.get_argument("status", "").split(",") if s)
+    return Query(
+        page=number("page", 1, 1, 10**9),
+        page_size=number("page_size", 50, 1, MAX_PAGE_SIZE),
+        sort=sort,
+        descending=order == "desc",
+        status=statuses,
+        backend=handler.get_argument("backend", ""),
+        application=handler.get_argument("application", ""),
+        name=handler.get_argument("name", "").strip(),
+        since=since,
+    )
+
+
+class JobsHandler(BrowserMixin, APIHandler):
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        browser = self.browser
+        if browser.index is None:
+            raise web.HTTPError(503, browser.error)
+        result = browser.index.query(_query(self))
+        for row in result["jobs"]:
+            outputdir = browser.location.outputdir(row["id"])
+            row["outputdir"] = str(outputdir)
+            row["outputdir_served"] = browser.served_path(outputdir)
+        result["loaded"] = browser.index.loaded.is_set()
+        self.finish(result)
+
+
+class ActionHandler(BrowserMixin, APIHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, job_id: str, action: str) -> None:
+        browser = self.browser
+        if browser.index is None:
+            raise web.HTTPError(503, browser.error)
+        if action == "notebook":
+            self.finish(await self._notebook(int(job_id)))
+            return
+        try:
+            reply = await browser.act(action, int(job_id))
+        except (RuntimeError, TimeoutError) as err:
+            reply = {"ok": False, "message": f"{action} of job {job_id} not done: {err}"}
+        self.finish(reply)
+
+    async def _notebook(self, job_id: int) -> dict[str, Any]:
+        """A small notebook that shows the job's live view (kept if it already exists), for the page to open."""
+        folder = self.browser.notebook_folder.strip("/")
+        path = f"{folder}/ganga-job-{job_id}.ipynb" if folder else f"ganga-job-{job_id}.ipynb"
+        manager = self.contents_manager
+        if not await ensure_async(manager.file_exists(path)):
+            nb = nbformat.v4.new_notebook()
+            nb.cells = [nbformat.v4.new_code_cell("%load_ext GangaJupyter"), nbformat.v4.new_code_cell(f"jobs({job_id})")]
+            nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+            await ensure_async(manager.save({"type": "notebook", "content": nb}, path))
+        return {"ok": True, "message": f"Notebook {path} shows job {job_id}.", "path": path}
+
+
+class EventsHandler(BrowserMixin, JupyterHandler):
+    """Server-sent events: ``change`` with the repository's version whenever it changes (at most 4 a second)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        browser = self.browser
+        if browser.index is None:
+            raise web.HTTPError(503, browser.error)
+        self.set_header("Content-Type", "text/event-stream")
+        self.set_header("Cache-Control", "no-cache")
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+        token = browser.index.add_listener(lambda _version: loop.call_soon_threadsafe(changed.set))
+        sent = -1
+        try:
+            while True:
+                browser.ensure_monitoring()
+                version = browser.index.version
+                if version != sent:
+                    self.write(f"event: change\ndata: {json.dumps({'version': version})}\n\n")
+                    sent = version
+                else:
+                    self.write(": keep-alive\n\n")
+                await self.flush()
+                try:
+                    await asyncio.wait_for(changed.wait(), timeout=15)
+                except asyncio.TimeoutError:
+                    pass
+                changed.clear()
+                await asyncio.sleep(0.25)
+        except StreamClosedError:
+            pass
+        finally:
+            browser.index.remove_listener(token)
+
+
+def routes(base: str) -> list[tuple[str, Any, dict[str, Any]] | tuple[str, Any]]:
+    return [
+        (url_path_join(base, "jobs"), JobsPageHandler),
+        (url_path_join(base, "api", "status"), StatusHandler),
+        (url_path_join(base, "api", "jobs"), JobsHandler),
+        (url_path_join(base, "api", "events"), EventsHandler),
+        (url_path_join(base, "api", "jobs", r"(\d+)", f"({'|'.join(ACTIONS + ('notebook',))})"), ActionHandler),
+        (url_path_join(base, "static", "(.*)"), AuthenticatedFileHandler, {"path": str(HERE / "static")}),
+    ]

@@ -1,0 +1,82 @@
+"""Where a Ganga repository lives on disk, found from the user's Ganga configuration without starting Ganga.
+
+The Jupyter server reads the repository but never runs Ganga itself, so it resolves the same options Ganga would
+(``[Configuration] gangadir``, ``user``, ``repositorytype`` from ``$GANGA_CONFIG_FILE`` or ``~/.gangarc``).
+"""
+from __future__ import annotations
+
+import configparser
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class LocationError(Exception):
+    """The repository cannot be read by the Jobs browser; the message names the problem and the fix."""
+
+
+def _expand(value: str) -> str:
+    return os.path.expandvars(os.path.expanduser(value.strip()))
+
+
+def ganga_config_file() -> Path:
+    return Path(_expand(os.environ.get("GANGA_CONFIG_FILE") or "~/.gangarc"))
+
+
+def _configuration_options(config_file: Path) -> dict[str, str]:
+    parser = configparser.RawConfigParser(strict=False)
+    parser.optionxform = str  # Ganga's option names are case-sensitive
+    try:
+        parser.read(config_file, encoding="utf-8")
+    except configparser.Error as err:
+        raise LocationError(f"cannot read {config_file}: {err}. Fix the file (Ganga would not start with it either).")
+    return dict(parser.items("Configuration")) if parser.has_section("Configuration") else {}
+
+
+@dataclass(frozen=True)
+class GangaLocation:
+    """The paths of one Ganga repository (``LocalXML``) and of GangaJupyter's own folder in its gangadir."""
+
+    gangadir: Path
+    user: str
+
+    @property
+    def repository(self) -> Path:
+        return self.gangadir / "repository" / self.user / "LocalXML" / "6.0"
+
+    @property
+    def jobs(self) -> Path:
+        return self.repository / "jobs"
+
+    @property
+    def ganga_sessions(self) -> Path:
+        return self.repository / "sessions"
+
+    @property
+    def workspace(self) -> Path:
+        return self.gangadir / "workspace" / self.user / "LocalXML"
+
+    @property
+    def jupyter(self) -> Path:
+        """GangaJupyter's folder: session registrations, status journals, requests and replies."""
+        return self.gangadir / "jupyter"
+
+    def outputdir(self, job_id: int) -> Path:
+        return self.workspace / str(job_id) / "output"
+
+
+def find_location(gangadir: str = "", user: str = "", config_file: str = "") -> GangaLocation:
+    """The repository Ganga would use; explicit arguments win over the configuration file."""
+    path = Path(_expand(config_file)) if config_file else ganga_config_file()
+    options = _configuration_options(path) if path.is_file() else {}
+    kind = options.get("repositorytype", "LocalXML").strip()
+    if kind != "LocalXML":
+        raise LocationError(
+            f"[Configuration] repositorytype = {kind} in {path}: the Jobs browser reads Ganga's LocalXML repository "
+            "only. Use LocalXML (Ganga's default) for this gangadir."
+        )
+    return GangaLocation(
+        gangadir=Path(_expand(gangadir or options.get("gangadir") or "~/gangadir")).resolve(),
+        user=(user or options.get("user") or "").strip() or getpass.getuser(),
+    )
