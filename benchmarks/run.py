@@ -16,6 +16,8 @@ ENTRIES = {
     "display": "bench_display",  # issue 2: HTML of `jobs` vs Ganga's text table
     "monitoring": "bench_monitoring",  # issue 3: status latency vs Ganga's poll; a 10,000-subjob job under watch
     "notebookapp": "bench_notebookapp",  # issue 4: NotebookApp overhead over running cells in place; a sweep
+    "browser": "bench_jobs_browser",  # issue 7: Jobs browser first page from the Jupyter server vs Ganga's `jobs`
+    "slurm": "bench_slurm",  # issue 6: status latency from a real Slurm cluster to the notebook vs Ganga's defaults
 }
 
 
