@@ -178,3 +178,19 @@ def test_notebook_jobs_ganga_job_cells_and_kill_live_in_the_notebook(kernel):
     assert kernel.wait_for(lambda: cell_view.state["status"] == "completed", timeout=90), kernel.statuses(cell_view)
     assert kernel.run_value("cell_job.application.results()") == [{"total": 10}, {"total": 20}, {"total": 30}]
     assert subprocess.run(["squeue", "-h", "-j", str(kernel.run_value("sleeper.backend.id"))], capture_output=True, text=True).stdout.strip() == ""  # really cancelled
+
+
+def test_resubmit_failed_subjobs_from_the_view(kernel, tmp_path):
+    marker = tmp_path / "second-try"
+    script = f"if [ $0 = 1 ] && [ ! -e {marker} ]; then touch {marker}; exit 1; fi; echo ok $0"
+    kernel.run(
+        "j = Job(application=Executable(exe='/bin/sh'), backend=Slurm(),\n"
+        f"        splitter=ArgSplitter(args=[['-c', {script!r}, str(i)] for i in range(3)]))\n"
+        "j.submit()\nj"
+    )
+    [view] = kernel.views()
+    assert kernel.wait_for(lambda: view.state["status"] == "failed", timeout=90), kernel.statuses(view)
+    kernel.click(view, "resubmit")
+    assert kernel.wait_for(lambda: view.state["status"] == "completed", timeout=90), kernel.statuses(view)
+    assert kernel.run_value("[sj.status for sj in j.subjobs]") == ["completed"] * 3
+    assert "ok 1" in kernel.run_value("open(j.subjobs[1].outputdir + 'stdout').read()")
