@@ -155,6 +155,10 @@ class ActionHandler(BrowserMixin, APIHandler):
         browser = self.browser
         if browser.index is None:
             raise web.HTTPError(503, browser.error)
+        if browser.index.get(int(job_id)) is None:
+            self.set_status(404)
+            self.finish({"ok": False, "message": f"Job {job_id} is not in the repository (it may have been removed)."})
+            return
         if action == "notebook":
             self.finish(await self._notebook(int(job_id)))
             return
@@ -177,7 +181,7 @@ class ActionHandler(BrowserMixin, APIHandler):
         return {"ok": True, "message": f"Notebook {path} shows job {job_id}.", "path": path}
 
 
-class EventsHandler(BrowserMixin, JupyterHandler):
+class EventsHandler(BrowserMixin, APIHandler):
     """Server-sent events: ``change`` with the repository's version whenever it changes (at most 4 a second)."""
 
     @web.authenticated

@@ -138,8 +138,8 @@
       subjobs,
       el("td", { textContent: job.application }),
       el("td", { textContent: job.backend }),
-      el("td", { textContent: when(job.created) }),
-      el("td", { textContent: when(job.submitted) }),
+      el("td", { className: "gj-time", textContent: when(job.created) }),
+      el("td", { className: "gj-time", textContent: when(job.submitted) }),
       actions(job),
     );
     return tr;
