@@ -1,0 +1,214 @@
+"""The ``HTCondor`` backend against a real HTCondor pool (``scripts/htcondor-pool.sh start``).
+
+Needs ``CONDOR_CONFIG`` naming a pool that answers. Without one the tests are skipped, except under ``CI``,
+where they fail.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from GangaCore.testlib.decorators import add_config
+from GangaCore.testlib.monitoring import run_until_state
+
+RUNTIME = ("Configuration", "RUNTIME_PATH", "GangaJupyter")
+POOL_SCRIPT = "scripts/htcondor-pool.sh start"
+
+
+def _pool_problem() -> str:
+    if not os.environ.get("CONDOR_CONFIG"):
+        return f"CONDOR_CONFIG is not set (run {POOL_SCRIPT} as root and export what it prints)"
+    try:
+        import htcondor2
+    except ImportError:
+        return "the htcondor wheel is not installed (pip install htcondor)"
+    try:
+        htcondor2.reload_config()
+        htcondor2.Schedd().query("false", ["ClusterId"])
+    except Exception as err:
+        return f"the HTCondor pool named by CONDOR_CONFIG={os.environ['CONDOR_CONFIG']} does not answer: {err}"
+    return ""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pool():
+    problem = _pool_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"HTCondor tests cannot run in CI: {problem}")
+        pytest.skip(f"no HTCondor pool: {problem}")
+
+
+def schedd():
+    import htcondor2
+
+    return htcondor2.Schedd()
+
+
+def wait_for(job, state, timeout=120):
+    assert run_until_state(job, state, timeout=timeout, break_states=["removed"], sleep_period=0.2), (
+        f"job {job.fqid} is {job.status} (HTCondor: {job.backend.status} {job.backend.reason})"
+    )
+
+
+def wait_until(predicate, timeout=60, what="condition"):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@add_config([RUNTIME])
+def test_a_100_subjob_split_job_completes_with_outputs_through_spool(gpi):
+    gpi.enableMonitoring()
+    j = gpi.Job(
+        name="split on condor",
+        application=gpi.Executable(exe="/bin/sh"),
+        backend=gpi.HTCondor(),
+        splitter=gpi.ArgSplitter(args=[["-c", f"echo item {i}; echo {i * i} > square.txt"] for i in range(100)]),
+        outputfiles=[gpi.LocalFile("square.txt")],
+    )
+    j.submit()
+    clusters = {sj.backend.id.split(".")[0] for sj in j.subjobs}
+    assert clusters == {j.backend.id}, "one cluster for the job and all its subjobs"
+    wait_for(j, "completed", timeout=240)
+    for i in (0, 37, 99):
+        sj = j.subjobs[i]
+        assert open(os.path.join(sj.outputdir, "stdout")).read().strip() == f"item {i}"
+        assert open(os.path.join(sj.outputdir, "square.txt")).read().strip() == str(i * i)
+        assert sj.backend.exitcode == 0 and sj.backend.actualCE and sj.backend.walltime is not None
+    assert "completed" in j._repr_html_()
+
+
+@add_config([RUNTIME])
+def test_a_notebook_sweep_runs_on_the_pool(gpi):
+    gpi.enableMonitoring()
+    j = gpi.Job(
+        application=gpi.NotebookApp(cells=["import sys\nc = a * b\nprint(sys.version_info[:2])"], outputs=["c"]),
+        splitter=gpi.NotebookSweep(grid={"a": [1, 2, 3], "b": [10, 20]}),
+        postprocessors=[gpi.NotebookMerger()],
+        backend=gpi.HTCondor(),
+    )
+    j.submit()
+    wait_for(j, "completed", timeout=240)
+    assert sorted(sj.application.results()["c"] for sj in j.subjobs) == [10, 20, 20, 30, 40, 60]
+    assert "Executed notebook" in j.subjobs[0]._repr_html_()
+
+
+@add_config([RUNTIME])
+def test_a_nonzero_exit_fails_with_its_code_and_resubmit_runs_it_again(gpi):
+    gpi.enableMonitoring()
+    j = gpi.Job(application=gpi.Executable(exe="/bin/sh", args=["-c", "echo broken >&2; exit 3"]), backend=gpi.HTCondor())
+    j.submit()
+    wait_for(j, "failed")
+    assert j.backend.exitcode == 3 and "exited with code 3" in j.backend.reason
+    html = j._repr_html_()
+    assert "broken" in html  # the payload's stderr, retrieved through spool
+    first_id = j.backend.id
+    j.resubmit()
+    assert j.backend.id != first_id
+    wait_for(j, "failed")
+    assert j.backend.exitcode == 3 and j.info.submit_counter == 2
+
+
+@add_config([RUNTIME])
+def test_kill_removes_every_subjob_from_the_queue(gpi):
+    gpi.enableMonitoring()
+    j = gpi.Job(
+        application=gpi.Executable(exe="/bin/sleep"),
+        backend=gpi.HTCondor(),
+        splitter=gpi.ArgSplitter(args=[["300"] for _ in range(3)]),
+    )
+    j.submit()
+    wait_until(lambda: any(sj.status == "running" for sj in j.subjobs), what="a running subjob")
+    j.kill()
+    assert j.status == "killed" and all(sj.status == "killed" for sj in j.subjobs)
+    wait_until(lambda: not schedd().query(f"ClusterId == {j.backend.id} && JobStatus != 3", ["ProcId"]), what="removal")
+
+
+@add_config([RUNTIME])
+def test_a_held_job_waits_and_runs_once_released(gpi):
+    gpi.enableMonitoring()
+    j = gpi.Job(application=gpi.Executable(exe="/bin/sh", args=["-c", "sleep 3; echo done"]), backend=gpi.HTCondor())
+    j.submit()
+    wait_for(j, "running")
+    j.backend.hold()
+    wait_until(lambda: j.backend.status == "Held", what="HTCondor's hold")
+    assert j.status == "running" and "condor_release" in j.backend.reason
+    j.backend.release()
+    wait_for(j, "completed")
+    assert open(os.path.join(j.outputdir, "stdout")).read().strip() == "done"
+
+
+@add_config([RUNTIME])
+def test_a_job_held_with_an_error_fails_with_the_hold_reason(gpi):
+    gpi.enableMonitoring()
+    # The output file never appears, so HTCondor holds the job when it transfers outputs.
+    j = gpi.Job(
+        application=gpi.Executable(exe="/bin/true"),
+        backend=gpi.HTCondor(submit_options=["transfer_output_files = never_written.txt"]),
+    )
+    j.submit()
+    wait_for(j, "failed")
+    assert "never_written.txt" in j.backend.reason and "held" in j.backend.reason
+    assert "never_written.txt" in j._repr_html_()  # the reason is the job's error in the view
+    assert not schedd().query(f"ClusterId == {j.backend.id.split('.')[0]} && JobStatus == 5", ["ProcId"])
+
+
+@add_config([RUNTIME])
+def test_a_missing_input_file_fails_before_submit_naming_it(gpi, tmp_path):
+    missing = tmp_path / "nowhere.dat"
+    j = gpi.Job(application=gpi.Executable(exe="/bin/true"), backend=gpi.HTCondor(), inputfiles=[gpi.LocalFile(str(missing))])
+    with pytest.raises(Exception, match="nowhere.dat"):
+        j.submit()
+    assert j.status == "new"
+    j = gpi.Job(application=gpi.Executable(exe=gpi.File(str(missing))), backend=gpi.HTCondor())
+    with pytest.raises(Exception, match="nowhere.dat"):
+        j.submit()
+    assert j.status == "new"
+
+
+@add_config([RUNTIME])
+def test_impossible_requirements_are_explained(gpi):
+    gpi.enableMonitoring()
+    j = gpi.Job(
+        application=gpi.Executable(exe="/bin/true"),
+        backend=gpi.HTCondor(idle_check=2, requirements=gpi.CondorRequirements(memory=10**9)),
+    )
+    j.submit()
+    wait_until(lambda: "no slot in the pool matches" in j.backend.reason, timeout=60, what="the idle reason")
+    assert j.status == "submitted" and "Memory >= 1000000000" in j.backend.reason
+    j.kill()
+
+
+WRONG_TOKEN_SESSION = """
+import ganga.ganga
+from ganga import Job, Executable, HTCondor
+j = Job(application=Executable(exe="/bin/true"), backend=HTCondor())
+try:
+    j.submit()
+except Exception as err:
+    print("ERROR:", err)
+print("STATUS:", j.status)
+"""
+
+
+def test_a_wrong_token_is_a_clear_error(tmp_path):
+    # A fresh process: HTCondor caches authenticated sessions, so this one must never have had a good token.
+    from GangaJupyter.testlib.notebooks import ganga_home
+
+    good = os.environ["CONDOR_CONFIG"]
+    bad = tmp_path / "condor_config"
+    (tmp_path / "tokens.d").mkdir()
+    bad.write_text(open(good).read() + f"\nSEC_TOKEN_DIRECTORY = {tmp_path / 'tokens.d'}\n")
+    env = {**ganga_home(tmp_path / "home"), "CONDOR_CONFIG": str(bad)}
+    out = subprocess.run([sys.executable, "-c", WRONG_TOKEN_SESSION], env=env, capture_output=True, text=True, timeout=120)
+    error = [line for line in out.stdout.splitlines() if line.startswith("ERROR:")]
+    assert error, out.stdout + out.stderr
+    assert "credentials" in error[0] and f"CONDOR_CONFIG={bad}" in error[0] and "SEC_TOKEN_DIRECTORY" in error[0]
+    assert "STATUS: new" in out.stdout
