@@ -5,6 +5,7 @@
 #   scripts/htcondor-pool.sh stop     stop the daemons, unmount what start mounted
 #   scripts/htcondor-pool.sh status   daemons and slots
 #   scripts/htcondor-pool.sh env      print the line to export on the host (CONDOR_CONFIG=...)
+#   scripts/htcondor-pool.sh restart-schedd   restart the schedd (a fault for tests: back after ~10 s)
 #
 # HTCondor 23.9 LTS from Debian trixie's `minicondor`, in a debootstrap root filesystem under chroot (so it works
 # on older hosts), listening on 127.0.0.1:9618 with IDTOKENS authentication. Host-side code talks to it with the
@@ -29,7 +30,7 @@ PACKAGES="minicondor python3 python3-nbclient python3-ipykernel"
 
 log() { echo "htcondor-pool: $*" >&2; }
 die() { log "error: $*"; exit 1; }
-in_pool() { chroot "$ROOTFS" "$@"; }
+in_pool() { chroot "$ROOTFS" env -u CONDOR_CONFIG "$@"; }  # the host-side CONDOR_CONFIG means nothing inside
 
 master_pid() {
     # The condor_master whose root directory is our root filesystem (another pool on the machine is not ours).
@@ -182,5 +183,6 @@ case "${1:-}" in
     stop) stop ;;
     status) status ;;
     env) print_env ;;
-    *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+    restart-schedd) master_pid > /dev/null || die "not running"; in_pool condor_restart -schedd ;;
+    *) echo "usage: $0 start|stop|status|env|restart-schedd" >&2; exit 2 ;;
 esac

@@ -9,12 +9,14 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from GangaCore.testlib.decorators import add_config
 from GangaCore.testlib.monitoring import run_until_state
 
 RUNTIME = ("Configuration", "RUNTIME_PATH", "GangaJupyter")
+REPO = Path(__file__).resolve().parents[3]
 POOL_SCRIPT = "scripts/htcondor-pool.sh start"
 
 
@@ -212,3 +214,36 @@ def test_a_wrong_token_is_a_clear_error(tmp_path):
     assert error, out.stdout + out.stderr
     assert "credentials" in error[0] and f"CONDOR_CONFIG={bad}" in error[0] and "SEC_TOKEN_DIRECTORY" in error[0]
     assert "STATUS: new" in out.stdout
+
+
+@add_config([RUNTIME])
+def test_monitoring_survives_a_schedd_restart(gpi):
+    if os.geteuid() != 0:
+        pytest.skip("restarting the test pool's schedd needs root")
+    gpi.enableMonitoring()
+    j = gpi.Job(application=gpi.Executable(exe="/bin/sh", args=["-c", "sleep 12; echo survived"]), backend=gpi.HTCondor())
+    j.submit()
+    wait_for(j, "running")
+    subprocess.run(["bash", str(REPO / "scripts/htcondor-pool.sh"), "restart-schedd"], check=True, timeout=60)
+    time.sleep(3)
+    assert j.status == "running"  # the schedd is away: nothing changes
+    wait_for(j, "completed", timeout=120)
+    assert open(os.path.join(j.outputdir, "stdout")).read().strip() == "survived"
+
+
+def test_ganga_job_cell_runs_on_the_pool(tmp_path):
+    from GangaJupyter.testlib.notebooks import execute, ganga_home, notebook, outputs
+
+    nb = execute(
+        notebook(
+            "%load_ext GangaJupyter",
+            "data = [1, 5, 10]",
+            "%%ganga_job --backend HTCondor() --inputs data --outputs total\ntotal = sum(data)",
+            "j = _\nimport time\nwhile j.status not in ('completed', 'failed'): time.sleep(0.2)\n"
+            "print(j.status, j.application.results(), j.backend.exitcode)",
+        ),
+        ganga_home(tmp_path, False),
+        tmp_path,
+        timeout=180,
+    )
+    assert "completed {'total': 16} 0" in "".join(outputs(nb.cells[3], "text/plain"))
