@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -227,6 +228,18 @@ def test_jobs_browser_lists_updates_kills_and_filters(front_end: FrontEnd, tmp_p
         frame.locator(".gj-chip-killed").click()
         frame.locator("th[data-sort='name']").click()  # sorted by name, descending
         expect(frame.locator("tr.gj-row td.gj-name").first).to_have_text("bj-split")
+
+        # "Notebook": a notebook that shows the job live is made next to the others and opened by Jupyter.
+        notebook = f"ganga-job-{ids['quick']}.ipynb"
+        if front_end is LAB:
+            row("quick").locator("button.gj-action-notebook").click()
+            expect(page.locator(".lm-TabBar-tab", has_text=notebook)).to_be_visible(timeout=TIMEOUT_MS)
+        else:
+            with page.context.expect_page() as opened:
+                row("quick").locator("button.gj-action-notebook").click()
+            expect(opened.value).to_have_url(re.compile(re.escape(f"/notebooks/{notebook}")), timeout=TIMEOUT_MS)
+        cells = json.loads((server.root / notebook).read_text())["cells"]
+        assert ["".join(c["source"]) for c in cells] == ["%load_ext GangaJupyter", f"jobs({ids['quick']})"]
     finally:
         server.close()
 
