@@ -92,7 +92,7 @@ class HTCondor(IBackend):
         master_sandbox = self.master_prepare(masterjobconfig)
         items = []
         for sj, config in zip(rjobs, subjobconfigs):
-            sj.updateStatus("submitting")
+            sj.updateStatus("submitting", update_master=False)  # the master is updated once, after the cluster
             items.append(self._prepare(sj, config, master_sandbox))
         self._submit_cluster(module, job, rjobs, items, first_submit=True)
         return 1
@@ -106,7 +106,7 @@ class HTCondor(IBackend):
         items = []
         try:
             for sj in rjobs:
-                sj.updateStatus("submitting")
+                sj.updateStatus("submitting", update_master=False)  # the master is updated once, after the cluster
                 inputs = description.read_input_list(sj.getInputWorkspace().getPath())
                 description.check_inputs(sj.getFQID("."), inputs)
                 items.append(description.item(sj.getFQID("."), sj.getOutputWorkspace(create=True).getPath(), inputs))
@@ -157,7 +157,7 @@ class HTCondor(IBackend):
                 setattr(sj.backend, name, "")
             for name in ("cputime", "walltime", "memory", "exitcode"):
                 setattr(sj.backend, name, None)
-            sj.updateStatus("submitted")
+            sj.updateStatus("submitted", update_master=False)
             sj.time.timenow("submitted")
             if first_submit:  # Ganga counts resubmits itself
                 stripProxy(sj.info).increment()

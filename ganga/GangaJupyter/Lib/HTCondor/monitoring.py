@@ -147,7 +147,7 @@ def _poll_schedd(pool: str, name: str, jobs: list[Any]) -> None:
         if status in RUNNING:
             job.backend.reason = ""
             if job.status == "submitted":
-                job.updateStatus("running")
+                job.updateStatus("running", update_master=False)
         elif status == 1:
             if job.backend.idle_check and job_id not in _idle_checked and _idle_for(ad) >= float(job.backend.idle_check):
                 idle.append(job)
@@ -160,7 +160,7 @@ def _poll_schedd(pool: str, name: str, jobs: list[Any]) -> None:
         elif status == 3:
             if job.status != "killed":
                 job.backend.reason = f"removed from HTCondor's queue: {ad.get('RemoveReason', 'no reason given')}"
-                job.updateStatus("killed")
+                job.updateStatus("killed", update_master=False)
 
     if to_remove:
         try:
@@ -267,16 +267,16 @@ def _finish(job: Any, ad: Any) -> None:
     if ad.get("ExitBySignal") is True:
         backend.exitcode = None
         backend.reason = f"the payload was killed by signal {ad.get('ExitSignal')}"
-        job.updateStatus("failed")
+        job.updateStatus("failed", update_master=False)
         return
     code = ad.get("ExitCode")
     backend.exitcode = int(code) if isinstance(code, (int, float)) else None
     if backend.exitcode == 0:
         backend.reason = ""
-        job.updateStatus("completed")
+        job.updateStatus("completed", update_master=False)
     else:
         backend.reason = f"the payload exited with code {backend.exitcode}"
-        job.updateStatus("failed")
+        job.updateStatus("failed", update_master=False)
 
 
 def _fail(job: Any, reason: str) -> None:
@@ -288,7 +288,7 @@ def _fail(job: Any, reason: str) -> None:
             handle.write(f"[HTCondor] {reason}\n")
     except OSError as err:
         logger.debug("HTCondor: could not note the failure reason in stderr: %s", err)
-    job.updateStatus("failed")
+    job.updateStatus("failed", update_master=False)
 
 
 def _idle_for(ad: Any) -> float:
