@@ -56,16 +56,17 @@ def _start_ganga() -> None:
     import ganga.ganga  # noqa: F401  (the bootstrap; runs GangaJupyter's hooks, which call activate())
 
 
-def _release_jobs_browser_helper() -> None:
+def _release_jobs_browser_helper() -> list[int]:
     """The Jobs browser's helper Ganga session, if it holds this gangadir, hands it over to this kernel (it
-    flushes and ends), so this kernel becomes the session that monitors (see docs/jobs-browser.rst)."""
+    flushes and ends), so this kernel becomes the session that monitors (see docs/jobs-browser.rst). Returns
+    the pids of the helpers that ended."""
     from ..Server.location import LocationError, find_location
     from ..Server.sessions import release_helpers
 
     try:
-        release_helpers(find_location())
+        return release_helpers(find_location())
     except (LocationError, OSError):
-        pass  # Ganga's own start reports an unusable configuration or gangadir
+        return []  # Ganga's own start reports an unusable configuration or gangadir
 
 
 def _gpi_names() -> dict[str, Any]:
@@ -88,6 +89,8 @@ def _start_monitoring() -> None:
     if monitoring_component is None or monitoring_component.enabled:
         return
     others = _other_sessions()
+    if others and _release_jobs_browser_helper():  # it started while this kernel did: it hands over now
+        others = _other_sessions()
     if others:
         notify(
             "another Ganga session is using this gangadir, so monitoring is off in this notebook: jobs submit, "

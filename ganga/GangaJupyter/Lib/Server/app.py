@@ -103,9 +103,11 @@ class GangaJobsBrowser(LoggingConfigurable):
                 self.start_helper()
                 started = True
             elif self._helper is not None and self._helper.poll() is not None:
+                log = self.location.jupyter / "helper.log"
+                lines = log.read_text(errors="replace").strip().splitlines() if log.is_file() else []
                 raise RuntimeError(
-                    f"the helper Ganga session ended with code {self._helper.returncode}; see "
-                    f"{self.location.jupyter / 'helper.log'}"
+                    f"the Jobs browser's Ganga session ended (code {self._helper.returncode}): "
+                    f"{lines[-1] if lines else 'no output'} (log: {log})"
                 )
             await asyncio.sleep(0.1)  # Ganga takes a few seconds to start
         raise TimeoutError(f"no Ganga session took the gangadir within {timeout:.0f} s")

@@ -50,10 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     while repository.get_other_sessions() and time.monotonic() < deadline:
         time.sleep(0.2)  # a kernel that just ended may still be flushing; its locks go with it
     others = repository.get_other_sessions()
-    if others:
-        print(f"other Ganga sessions on this gangadir, so this helper does not monitor: {others}", flush=True)
-    else:
-        enableMonitoringService()
+    if others:  # a session without GangaJupyter (the ganga command) owns the gangadir: act there, not here
+        print(f"another Ganga session holds this gangadir; act in it or close it: {'; '.join(others)}", flush=True)
+        return 3
+    enableMonitoringService()
     service = start_service("helper")
     if service is None:
         return 1

@@ -24,6 +24,7 @@ from .. import settings
 from ..Display import records, render
 from ..Monitor import watch_job
 from ..Monitor.events import Batch, status_events
+from ..Server import actions as job_actions
 
 logger = getLogger()
 
@@ -267,25 +268,10 @@ class LiveJobView:
             self.refresh()
 
     def kill(self) -> tuple[str, str]:
-        status = self.impl.status
-        if status not in ACTIVE:
-            return f"Job {self.fqid} is {status}: there is nothing to kill.", "info"
-        addProxy(self.impl).kill()
-        return f"Killed job {self.fqid}.", "success"
+        return job_actions.kill(addProxy(self.impl))
 
     def resubmit_failed(self) -> tuple[str, str]:
-        job = addProxy(self.impl)
-        if len(self.impl.subjobs):
-            failed = [sj for sj in job.subjobs if sj.status in ("failed", "killed")]
-            if not failed:
-                return f"No subjob of job {self.fqid} failed: nothing to resubmit.", "info"
-            for sj in failed:
-                sj.resubmit()
-            return f"Resubmitted {len(failed)} failed subjob(s) of job {self.fqid}.", "success"
-        if self.impl.status not in ("failed", "killed"):
-            return f"Job {self.fqid} is {self.impl.status}: nothing failed, nothing to resubmit.", "info"
-        job.resubmit()
-        return f"Resubmitted job {self.fqid}.", "success"
+        return job_actions.resubmit_failed(addProxy(self.impl))
 
     def peek_file(self, name: str) -> tuple[str, str]:
         target = self.impl
@@ -302,9 +288,9 @@ class LiveJobView:
         return f"Last {PEEK_LINES} lines of {name} of job {target.getFQID('.')}, read at {time.strftime('%H:%M:%S')}.", "info"
 
     def remove(self) -> tuple[str, str]:
-        addProxy(self.impl).remove()
+        reply = job_actions.remove(addProxy(self.impl))
         self._gone()
-        return f"Removed job {self.fqid}.", "success"
+        return reply
 
 
 ACTIONS = {
