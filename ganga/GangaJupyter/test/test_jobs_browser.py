@@ -325,6 +325,21 @@ def test_kernel_and_browser_act_at_once_then_hand_over(tmp_path: Path, kernel_fa
             server.wait_status(job_id, "killed")
         more = kernel.run_value("more.id")
         server.wait_status(more, "completed")
+
+        # Resubmit and remove from the browser, carried out by the kernel's Ganga.
+        code, reply = server.api(f"jobs/{kernel_kills[0]}/resubmit", "POST")
+        assert code == 200 and reply == {"ok": True, "message": f"Resubmitted job {kernel_kills[0]}."}
+        server.wait_status(kernel_kills[0], "running")
+        assert server.api(f"jobs/{kernel_kills[0]}/kill", "POST")[1]["ok"]
+        code, reply = server.api(f"jobs/{browser_kills[0]}/remove", "POST")
+        assert code == 200 and reply["ok"], reply
+        deadline = time.monotonic() + 30
+        while server.row(browser_kills[0]) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.row(browser_kills[0]) is None
+        assert kernel.run_value(f"{browser_kills[0]} in jobs.ids()") is False
+        ids.remove(browser_kills[0])
+        server.wait_status(kernel_kills[0], "killed")
         _, status = server.api("status")
         assert [s["role"] for s in status["sessions"]] == ["kernel"]
 
@@ -353,4 +368,28 @@ def test_kernel_and_browser_act_at_once_then_hand_over(tmp_path: Path, kernel_fa
         assert all(on_disk[i][0] == "killed" for i in ids + [orphan])
         assert on_disk[more][0] == "completed"
     finally:
+        server.close()
+
+
+def test_a_gangadir_held_by_ganga_without_gangajupyter_is_explained(tmp_path: Path) -> None:
+    """The ``ganga`` command (no GangaJupyter) holds the gangadir: the browser reads it, and an action says where
+    to act instead of stealing the session's jobs."""
+    require_server()
+    server = Server(tmp_path, "server")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import ganga.ganga, sys; from ganga import Job; print('HELD', Job(name='held').id, flush=True); sys.stdin.read()"],
+        env=server.env, cwd=server.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        job_id = next(int(line.split()[1]) for line in holder.stdout if line.startswith("HELD "))
+        deadline = time.monotonic() + 30
+        while server.row(job_id) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.row(job_id) is not None
+        code, reply = server.api(f"jobs/{job_id}/kill", "POST")
+        assert code == 200 and not reply["ok"]
+        assert "another Ganga session holds this gangadir; act in it or close it" in reply["message"], reply
+        assert server.api("status")[1]["sessions"] == []
+    finally:
+        holder.communicate("", timeout=60)
         server.close()

@@ -103,12 +103,12 @@ class GangaJobsBrowser(LoggingConfigurable):
                 self.start_helper()
                 started = True
             elif self._helper is not None and self._helper.poll() is not None:
+                from .helper import SAYS
+
                 log = self.location.jupyter / "helper.log"
-                lines = log.read_text(errors="replace").strip().splitlines() if log.is_file() else []
-                raise RuntimeError(
-                    f"the Jobs browser's Ganga session ended (code {self._helper.returncode}): "
-                    f"{lines[-1] if lines else 'no output'} (log: {log})"
-                )
+                said = [line for line in log.read_text(errors="replace").splitlines() if SAYS in line]
+                reason = said[-1].split(SAYS, 1)[1].strip() if said else "it could not start"
+                raise RuntimeError(f"the Jobs browser's Ganga session ended: {reason} (log: {log})")
             await asyncio.sleep(0.1)  # Ganga takes a few seconds to start
         raise TimeoutError(f"no Ganga session took the gangadir within {timeout:.0f} s")
 

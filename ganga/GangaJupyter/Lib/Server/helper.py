@@ -14,6 +14,7 @@ import sys
 import time
 
 ACTIVE = ("submitting", "submitted", "running", "completing")
+SAYS = "GangaJupyter helper:"  # marks the lines the Jupyter server quotes to the user from the helper's log
 
 
 def _active_jobs() -> int:
@@ -31,7 +32,7 @@ def _active_jobs() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--idle", type=float, default=300.0, help="seconds without requests before ending (no job active)")
-    parser.add_argument("--wait-for-others", type=float, default=20.0, help="seconds to wait for a closing session")
+    parser.add_argument("--wait-for-others", type=float, default=10.0, help="seconds to wait for a closing session")
     args = parser.parse_args(argv)
 
     from GangaCore.Utility.Config import getConfig
@@ -51,13 +52,13 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(0.2)  # a kernel that just ended may still be flushing; its locks go with it
     others = repository.get_other_sessions()
     if others:  # a session without GangaJupyter (the ganga command) owns the gangadir: act there, not here
-        print(f"another Ganga session holds this gangadir; act in it or close it: {'; '.join(others)}", flush=True)
+        print(f"{SAYS} another Ganga session holds this gangadir; act in it or close it: {'; '.join(others)}", flush=True)
         return 3
     enableMonitoringService()
     service = start_service("helper")
     if service is None:
         return 1
-    print(f"GangaJupyter Jobs browser helper {service.sid} serving", flush=True)
+    print(f"{SAYS} session {service.sid} serving the Jobs browser", flush=True)
     while not service.released.wait(1.0):
         if time.monotonic() - service.last_request > args.idle and not _active_jobs():
             break
