@@ -348,6 +348,13 @@ def test_kernel_and_browser_act_at_once_then_hand_over(tmp_path: Path, kernel_fa
         orphan = kernel.run_value("orphan.id")
         server.wait_status(orphan, "running")
         kernel.close(graceful=True)
+        # The page open (its event stream) while a job runs and nobody monitors it: the helper starts by itself.
+        with urllib.request.urlopen(f"{server.url}/gangajupyter/api/events?token={TOKEN}", timeout=60) as events:
+            assert events.readline().startswith(b"event: change")
+            deadline = time.monotonic() + 60
+            while not server.api("status")[1]["sessions"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+        assert [s["role"] for s in server.api("status")[1]["sessions"]] == ["helper"]
         code, reply = server.api(f"jobs/{orphan}/kill", "POST")
         assert code == 200 and reply["ok"], reply
         server.wait_status(orphan, "killed", timeout=30)
