@@ -194,3 +194,22 @@ def test_resubmit_failed_subjobs_from_the_view(kernel, tmp_path):
     assert kernel.wait_for(lambda: view.state["status"] == "completed", timeout=90), kernel.statuses(view)
     assert kernel.run_value("[sj.status for sj in j.subjobs]") == ["completed"] * 3
     assert "ok 1" in kernel.run_value("open(j.subjobs[1].outputdir + 'stdout').read()")
+
+
+@add_config(RUNTIME)
+def test_node_failure_fails_the_job_and_a_requeue_is_explained(gpi):
+    gpi.enableMonitoring()
+    lost = gpi.Job(application=gpi.Executable(exe="/bin/sleep", args=["300"]), backend=gpi.Slurm(extraopts="--no-requeue"))
+    requeued = gpi.Job(application=gpi.Executable(exe="/bin/sh", args=["-c", "sleep 4; echo again"]), backend=gpi.Slurm())
+    lost.submit()
+    requeued.submit()
+    assert wait_for(lambda: lost.status == "running" and requeued.status == "running", 30), (lost.status, requeued.status)
+    # the node goes down (as when slurmd's host dies); with ReturnToService=2 it comes back by itself
+    subprocess.run(["scontrol", "update", "nodename=localhost", "state=down", "reason=gangajupyter-test"], check=True)
+    assert wait_for(lambda: lost.status == "failed", 10), lost.status
+    assert "the node running it failed" in scheduler_record.read(stripProxy(lost))["reason"]
+    # Slurm holds a requeued job back for a while (BeginTime) before it runs it again
+    assert wait_for(lambda: "Requeued by Slurm" in scheduler_record.read(stripProxy(requeued)).get("reason", ""), 20)
+    assert requeued.status == "running" and "Requeued by Slurm" in card(requeued)
+    requeued.kill()
+    assert requeued.status == "killed"

@@ -99,7 +99,10 @@ class SlurmMonitor:
         if job.backend.status != state.state:
             job.backend.status = state.state
         if state.state == "PENDING":
-            scheduler_record.update(job, system="Slurm", state=state.state, reason=describe_pending(state.reason))
+            reason = describe_pending(state.reason)
+            if job.status == "running":  # Slurm requeued it (its node failed): it will start again from scratch
+                reason = f"Requeued by Slurm after it had started; it will run again. {reason}"
+            scheduler_record.update(job, system="Slurm", state=state.state, reason=reason)
         elif state.started:
             if job.status == "submitted":
                 if state.nodes:
