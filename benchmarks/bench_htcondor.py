@@ -35,13 +35,14 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # ----------------------------------------------------------------------------- worker side
-def _job(backend: str, n: int, command) -> object:
+def _job(backend: str, exe: str, args: list[list[str]]) -> object:
+    # Arguments without spaces: Ganga's Condor wrapper joins them unquoted ("sh -c 'sleep 1'" runs "sleep").
     from ganga import ArgSplitter, Condor, Executable, HTCondor, Job
 
     return Job(
-        application=Executable(exe="/bin/sh"),
+        application=Executable(exe=exe),
         backend=HTCondor() if backend == "HTCondor" else Condor(),
-        splitter=ArgSplitter(args=[["-c", command(i)] for i in range(n)]),
+        splitter=ArgSplitter(args=args),
     )
 
 
@@ -50,7 +51,7 @@ def worker_submit(backend: str, n: int) -> None:
     import ganga.ganga  # noqa: F401
     import htcondor2
 
-    j = _job(backend, n, lambda i: "true")
+    j = _job(backend, "/bin/true", [[] for _ in range(n)])
     started = time.perf_counter()
     j.submit()
     seconds = time.perf_counter() - started
@@ -77,10 +78,10 @@ def worker_latency(backend: str, n: int) -> None:
 
     status_events.subscribe(on_batch)
     enableMonitoring()
-    j = _job(backend, n, lambda i: f"sleep {1 + i % 3}")
+    j = _job(backend, "/bin/sleep", [[str(1 + i % 3)] for i in range(n)])
     j.submit()
     cluster = j.subjobs[0].backend.id.split(".")[0]
-    fqid = {sj.backend.id: sj.getFQID(".") for sj in j.subjobs}
+    fqid = {sj.backend.id: sj.fqid for sj in j.subjobs}
 
     observed: dict[tuple[str, str], float] = {}
     stop = threading.Event()
@@ -178,7 +179,7 @@ def run(quick: bool = False) -> str:
     ours_p95 = None
     body = []
     for backend, (submit, latency) in rows.items():
-        name = "GangaJupyter HTCondor (spool, 1 s poll)" if backend == "HTCondor" else "Ganga Condor + htcondor 24 (shared fs, 30 s poll)"
+        name = "GangaJupyter HTCondor (spool, 0.5 s poll)" if backend == "HTCondor" else "Ganga Condor + htcondor 24 (shared fs, 30 s poll)"
         if submit is None:
             body.append([name, "failed: " + latency, "", "", "", ""])
             continue

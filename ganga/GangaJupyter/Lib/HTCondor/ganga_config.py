@@ -14,7 +14,7 @@ from GangaCore.Utility.logging import getLogger
 logger = getLogger()
 
 #: Seconds between two schedd queries while HTCondor jobs are active (one query for all of them).
-POLL_RATE = 1
+POLL_RATE = 0.5
 
 
 def declare() -> None:
