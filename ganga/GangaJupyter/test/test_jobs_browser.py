@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
-from GangaJupyter.testlib.browser import CHROMIUM, CHROMIUM_ARGS
+from GangaJupyter.testlib.browser import chromium_page
 from GangaJupyter.testlib.kernel import KernelSession
 from GangaJupyter.testlib.notebooks import ganga_home
 from test_browser import LAB, NOTEBOOK7, TOKEN, FrontEnd, kill_leftovers, require, wait_for_server
@@ -162,16 +162,8 @@ def front_end(request: pytest.FixtureRequest) -> FrontEnd:
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(TIMEOUT_MS)
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(width=1400, timeout_ms=TIMEOUT_MS) as page:
+        yield page
 
 
 def open_jobs_browser(page: Page, server: Server, front_end: FrontEnd) -> FrameLocator:

@@ -1,4 +1,8 @@
 """Debian's Chromium as the tests and scripts start it (no browser download: the registries are all we reach)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -12,3 +16,18 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+@contextmanager
+def chromium_page(width: int = 1200, height: int = 900, timeout_ms: int = 90_000) -> Iterator[Any]:
+    """A page of a new headless Chromium (Debian's, with the flags above), closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(timeout_ms)
+            yield page
+        finally:
+            browser.close()
