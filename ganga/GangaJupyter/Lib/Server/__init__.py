@@ -14,3 +14,4 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     from .app import setup
 
     setup(serverapp)
+

@@ -11,6 +11,7 @@ Routes (all behind Jupyter's authentication; POST also behind its XSRF check), u
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import subprocess
 import sys
@@ -147,8 +148,13 @@ class GangaJobsBrowser(LoggingConfigurable):
             return None
 
     def shutdown(self) -> None:
+        """The server stops: stop watching, and let the helper this server started end cleanly (Ganga flushes)."""
         if self.watch is not None:
             self.watch.stop()
+        if self.location is not None and self._helper is not None and self._helper.poll() is None:
+            for session in registered_sessions(self.location):
+                if session.pid == self._helper.pid:
+                    send_request(self.location, session, "release", None)
 
 
 def setup(serverapp: Any) -> None:
@@ -158,6 +164,7 @@ def setup(serverapp: Any) -> None:
     from . import handlers
 
     browser = GangaJobsBrowser(root_dir=serverapp.root_dir, parent=serverapp)
+    atexit.register(browser.shutdown)  # function-style server extensions get no stop hook
     serverapp.web_app.settings["gangajupyter_browser"] = browser
     base = url_path_join(serverapp.web_app.settings["base_url"], "gangajupyter")
     serverapp.web_app.add_handlers(".*$", handlers.routes(base))
