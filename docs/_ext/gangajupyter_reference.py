@@ -84,7 +84,21 @@ class JupyterConfig(_RstDirective):
         return self.render(lines + [""])
 
 
+class GangaOptions(_RstDirective):
+    """Document the options GangaJupyter declares in Ganga's own sections."""
+
+    def run(self):
+        from GangaJupyter.Lib.settings import GANGA_OPTIONS
+
+        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 25 15 60", ""]
+        lines += ["   * - option", "     - default", "     - meaning"]
+        for (section, name), (default, doc) in GANGA_OPTIONS.items():
+            lines += [f"   * - ``[{section}] {name}``", f"     - ``{default!r}``", f"     - {_cell(doc)}"]
+        return self.render(lines + [""])
+
+
 def setup(app):
     app.add_directive("gpi-classes", GpiClasses)
     app.add_directive("jupyter-config", JupyterConfig)
+    app.add_directive("ganga-options", GangaOptions)
     return {"parallel_read_safe": True, "version": "1"}
