@@ -31,3 +31,15 @@ def test_pending_reasons_that_never_clear_name_the_fix():
     assert "cannot start as requested" in describe_pending("PartitionConfig")
     assert "Kill the job, change backend.extraopts" in describe_pending("PartitionTimeLimit")
     assert describe_pending("Resources") == "Pending in Slurm (Resources)"
+
+
+def test_gangarc_sets_the_slurm_poll_period_ganga_never_declared(tmp_path):
+    import subprocess
+    import sys
+
+    from GangaJupyter.testlib.notebooks import ganga_home
+
+    env = ganga_home(tmp_path, extra="[PollThread]\nSlurm = 3\n")
+    code = "import ganga.ganga\nfrom ganga import config\nprint('poll', config['PollThread']['Slurm'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert "poll 3" in out.stdout, out.stderr[-2000:]
