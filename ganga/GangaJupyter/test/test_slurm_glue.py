@@ -30,7 +30,7 @@ def test_squeue_and_sacct_lines():
 def test_pending_reasons_that_never_clear_name_the_fix():
     assert "cannot start as requested" in describe_pending("PartitionConfig")
     assert "Kill the job, change backend.extraopts" in describe_pending("PartitionTimeLimit")
-    assert describe_pending("Resources") == "Pending in Slurm (Resources)"
+    assert describe_pending("Resources") == "waiting in the queue (Resources)"
 
 
 def test_gangarc_sets_the_slurm_poll_period_ganga_never_declared(tmp_path):

@@ -56,8 +56,8 @@ FileReader = Callable[[list[Any]], None]
 
 def describe_pending(reason: str) -> str:
     if reason in NEVER_RUNS:
-        return f"Pending, and it cannot start as requested: {NEVER_RUNS[reason]} (Slurm reason {reason}). {FIX}."
-    return f"Pending in Slurm ({reason or 'queued'})"
+        return f"it cannot start as requested: {NEVER_RUNS[reason]} (Slurm reason {reason}). {FIX}."
+    return f"waiting in the queue ({reason or 'queued'})"
 
 
 class SlurmMonitor:
@@ -101,7 +101,7 @@ class SlurmMonitor:
         if state.state == "PENDING":
             reason = describe_pending(state.reason)
             if job.status == "running":  # Slurm requeued it (its node failed): it will start again from scratch
-                reason = f"Requeued by Slurm after it had started; it will run again. {reason}"
+                reason = f"Requeued by Slurm after it had started; it will run again, {reason}"
             scheduler_record.update(job, system="Slurm", state=state.state, reason=reason)
         elif state.started:
             if job.status == "submitted":
