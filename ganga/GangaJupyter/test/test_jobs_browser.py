@@ -22,7 +22,7 @@ import pytest
 from GangaJupyter.testlib.browser import chromium_page
 from GangaJupyter.testlib.kernel import KernelSession
 from GangaJupyter.testlib.notebooks import ganga_home
-from test_browser import LAB, NOTEBOOK7, TOKEN, FrontEnd, kill_leftovers, require, wait_for_server
+from test_browser import LAB, NOTEBOOK7, TOKEN, FrontEnd, free_port, kill_leftovers, require, wait_for_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import FrameLocator, Page
@@ -90,12 +90,6 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         kill_leftovers(self.root)
-
-
-def free_port() -> int:
-    from test_browser import free_port as port
-
-    return port()
 
 
 def require_server() -> None:

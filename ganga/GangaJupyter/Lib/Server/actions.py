@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-ACTIVE = ("submitting", "submitted", "running", "completing")
+from .repository import ACTIVE
 
 
 def kill(job: Any) -> tuple[str, str]:

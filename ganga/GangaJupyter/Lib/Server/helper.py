@@ -13,12 +13,13 @@ import argparse
 import sys
 import time
 
-ACTIVE = ("submitting", "submitted", "running", "completing")
 SAYS = "GangaJupyter helper:"  # marks the lines the Jupyter server quotes to the user from the helper's log
 
 
 def _active_jobs() -> int:
     from GangaCore.Core.GangaRepository import getRegistry
+
+    from .repository import ACTIVE
 
     repository = getRegistry("jobs").repository
     active = 0

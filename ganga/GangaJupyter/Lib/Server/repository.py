@@ -19,7 +19,6 @@ import os
 import pickle
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,8 +26,7 @@ from typing import Any, Callable, Iterable
 
 from .location import GangaLocation
 
-ACTIVE = frozenset({"submitting", "submitted", "running", "completing"})
-FINAL = frozenset({"completed", "failed", "killed"})
+ACTIVE = ("submitting", "submitted", "running", "completing")
 STATUS_ORDER = ("completed", "running", "completing", "submitted", "submitting", "new", "failed", "killed")
 
 #: Class names in Ganga's index that differ from the GPI names users know.
