@@ -19,7 +19,8 @@ OPTIONS: dict[str, tuple[Any, str]] = {
     "live_views": (True, "In a Jupyter kernel, display jobs and job slices as live views (widgets) that follow their status"),
     "fast_local_detection": (
         True,
-        "See Local and Slurm jobs change state as soon as their status file changes (inotify), not at Ganga's "
+        "See Local and Slurm jobs, and HTCondor jobs with spool=False, change state as soon as their status file "
+        "(HTCondor: event log) changes (inotify), not at Ganga's "
         "next poll",
     ),
     "fast_detection_max_subjobs": (

@@ -139,6 +139,14 @@ def test_a_held_job_waits_and_runs_once_released(gpi):
     j = gpi.Job(application=gpi.Executable(exe="/bin/sh", args=["-c", "sleep 3; echo done"]), backend=gpi.HTCondor())
     j.submit()
     wait_for(j, "running")
+    # Hold once the payload runs: HTCondor 23.9's schedd does not match a job again for 30 s or more (seen: over
+    # 2 minutes) when it was held while its claim was being activated, a second before the payload starts.
+    wait_until(
+        lambda: schedd().query(f"ClusterId == {j.backend.id.split('.')[0]}", ["JobCurrentStartExecutingDate"])[0].get(
+            "JobCurrentStartExecutingDate"
+        ) is not None,
+        what="the payload to start",
+    )
     j.backend.hold()
     wait_until(lambda: j.backend.status == "Held", what="HTCondor's hold")
     assert j.status == "running" and "condor_release" in j.backend.reason
@@ -247,3 +255,62 @@ def test_ganga_job_cell_runs_on_the_pool(tmp_path):
         timeout=180,
     )
     assert "completed {'total': 16} 0" in "".join(outputs(nb.cells[3], "text/plain"))
+
+
+def shared_dir() -> Path:
+    """The pool's directory that its workers see at the same path (scripts/htcondor-pool.sh bind-mounts it)."""
+    import htcondor2
+
+    value = htcondor2.param.get("GANGAJUPYTER_SHARED_DIR")
+    if not value:
+        problem = f"CONDOR_CONFIG={os.environ['CONDOR_CONFIG']} names no GANGAJUPYTER_SHARED_DIR (scripts/htcondor-pool.sh writes it)"
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return Path(value)
+
+
+def test_a_shared_filesystem_job_is_followed_through_its_event_log():
+    import shutil
+    import tempfile
+
+    from GangaJupyter.testlib.kernel import KernelSession
+    from GangaJupyter.testlib.notebooks import ganga_home
+
+    home = Path(tempfile.mkdtemp(prefix="test-shared-fs-", dir=shared_dir()))
+    home.chmod(0o777)  # the pool runs jobs as its own user, which writes into the workspace
+    kernel = KernelSession(ganga_home(home, runtime_path=False), str(home))
+    try:
+        assert kernel.run("import os\nos.umask(0)\n%load_ext GangaJupyter")["status"] == "ok"
+        # Ganga's own poll of HTCondor jobs once at the start, then not for 10 minutes: every later change
+        # can only come from the event log's watch.
+        assert kernel.run("config['PollThread']['HTCondor'] = 600")["status"] == "ok"
+        reply = kernel.run(
+            "j = Job(application=Executable(exe='/bin/sh', args=['-c', 'echo started; sleep 10; echo finished']),\n"
+            "        backend=HTCondor(spool=False))\n"
+            "j.submit()\n"
+            "j"
+        )
+        assert reply["status"] == "ok", reply
+        view = kernel.views()[-1]
+        assert kernel.wait_for(lambda: view.state["status"] == "running", timeout=60), kernel.statuses(view)
+
+        def peek_shows_started() -> bool:  # stdout is streamed into the shared workspace: readable while the job runs
+            kernel.click(view, "stdout")
+            return kernel.wait_for(lambda: "started" in view.state.get("peek", ""), timeout=1)
+
+        assert kernel.wait_for(peek_shows_started, timeout=8), view.state.get("reply")
+        assert kernel.run_value("j.status") == "running"
+        kernel.run("j.backend.peek()")
+        peeked = "".join(m["content"].get("text", "") for m in kernel.outputs if m["msg_type"] == "stream")
+        assert "started" in peeked and "finished" not in peeked
+        assert kernel.wait_for(lambda: view.state["status"] == "completed", timeout=60), kernel.statuses(view)
+        assert kernel.run_value("open(os.path.join(j.outputdir, 'stdout')).read()") == "started\nfinished\n"
+        assert kernel.run_value("(j.backend.exitcode, j.backend.status, bool(j.backend.actualCE))") == (0, "Completed", True)
+        triggered = kernel.run_value(
+            "__import__('GangaJupyter.Lib.Monitor.status_file_watch', fromlist=['_']).status_file_watch.triggered"
+        )
+        assert triggered >= 2, "running and completed came from the event log's watch"
+    finally:
+        kernel.close()
+        shutil.rmtree(home, ignore_errors=True)

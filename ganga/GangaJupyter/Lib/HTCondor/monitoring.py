@@ -17,6 +17,10 @@ What each HTCondor state becomes (``JobStatus``):
 * 3 Removed (by someone else than Ganga): ``killed``.
 
 Errors talking to the schedd (it restarts, the network drops) skip the poll; nothing changes until it answers.
+
+Shared-filesystem jobs (``spool=False``) also have their event log in their output directory: GangaJupyter's
+status-file watch (inotify) runs :func:`poll` for a job as soon as HTCondor writes an event there, and a job that
+has left the queue is decided from its log's last event without waiting for the schedd's history.
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from typing import Any, Iterable
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.logging import getLogger
 
-from . import bindings
+from . import bindings, event_log
 from .description import STDERR
 
 logger = getLogger()
@@ -48,6 +52,8 @@ LOST_AFTER_POLLS = 30
 RETRIEVE_ATTEMPTS = 3
 
 _poll_lock = threading.Lock()
+_pending_lock = threading.Lock()
+_pending: dict[int, Any] = {}  # jobs asked for while a poll ran: polled again when it ends
 _missing_polls: dict[str, int] = defaultdict(int)
 _retrieve_failures: dict[str, int] = defaultdict(int)
 _idle_checked: set[str] = set()
@@ -86,22 +92,32 @@ def active_jobs(masters: Iterable[Any]) -> list[Any]:
 
 
 def poll(jobs: list[Any]) -> None:
-    """Bring ``jobs`` up to date with the schedd (skipped when the previous poll is still running)."""
-    if not _poll_lock.acquire(blocking=False):
-        return
-    try:
-        groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
-        for job in jobs:
-            job = stripProxy(job)
-            if job.backend.id and job.status in ("submitted", "running"):
-                groups[(job.backend.pool, job.backend.schedd)].append(job)
-        for (pool, name), members in groups.items():
-            _poll_schedd(pool, name, members)
-        masters = {id(j.master): j.master for j in jobs if j.master is not None}
-        for master in masters.values():
-            master.updateMasterJobStatus()
-    finally:
-        _poll_lock.release()
+    """Bring ``jobs`` up to date with the schedd. While another poll runs, ``jobs`` wait for it and are polled
+    right after it (an event-log trigger must not be lost to a poll that queried the schedd just before)."""
+    with _pending_lock:
+        _pending.update((id(job), job) for job in jobs)
+    while _pending and _poll_lock.acquire(blocking=False):
+        try:
+            with _pending_lock:
+                todo = list(_pending.values())
+                _pending.clear()
+            if todo:
+                _poll_once(todo)
+        finally:
+            _poll_lock.release()
+
+
+def _poll_once(jobs: list[Any]) -> None:
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for job in jobs:
+        job = stripProxy(job)
+        if job.backend.id and job.status in ("submitted", "running"):
+            groups[(job.backend.pool, job.backend.schedd)].append(job)
+    for (pool, name), members in groups.items():
+        _poll_schedd(pool, name, members)
+    masters = {id(j.master): j.master for j in jobs if j.master is not None}
+    for master in masters.values():
+        master.updateMasterJobStatus()
 
 
 def _poll_schedd(pool: str, name: str, jobs: list[Any]) -> None:
@@ -133,7 +149,7 @@ def _poll_schedd(pool: str, name: str, jobs: list[Any]) -> None:
     for job_id, job in by_id.items():
         ad = found.get(job_id)
         if ad is None:
-            ad = history.get(job_id)
+            ad = history.get(job_id) or _ended_in_event_log(module, job)
             if ad is None:
                 _missing_polls[job_id] += 1
                 if _missing_polls[job_id] >= LOST_AFTER_POLLS:
@@ -175,6 +191,14 @@ def _poll_schedd(pool: str, name: str, jobs: list[Any]) -> None:
             _finish(job, ad)
     if idle:
         _check_idle(pool, schedd, idle)
+
+
+def _ended_in_event_log(module: Any, job: Any) -> dict[str, Any] | None:
+    """A shared-filesystem job gone from the queue, whose history entry is not written yet: its event log's end."""
+    if job.backend.spool:
+        return None
+    ad = event_log.job_ad(module, job)
+    return ad if ad is not None and ad.get("JobStatus") in (3, 4) else None
 
 
 def _mark_from_history(ad: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 ``__jobstatus__`` (PID, then EXITCODE) into the job's output directory; inotify (through watchdog) tells us at
 once, and the backend's own monitoring code then reads the file on Ganga's monitoring loop, as its poll would.
 (On a Slurm cluster whose worker nodes write over NFS, inotify sees nothing, and the backend's poll decides.)
+Other backends name the file their jobs write as they change state with :func:`watch_file` (HTCondor's
+shared-filesystem jobs: the job event log).
 
 Jobs are watched from the moment they are submitted in this session until they end; a split job's whole
 workspace is one recursive watch, up to ``[Jupyter] fast_detection_max_subjobs`` subjobs.
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from GangaCore.GPIDev.Base.Proxy import getName, stripProxy
 from GangaCore.Utility.logging import getLogger
@@ -25,8 +27,19 @@ logger = getLogger()
 
 STATUS_FILE = "__jobstatus__"
 ACTIVE = ("submitted", "running")
-WATCHED_BACKENDS = ("Local", "Slurm")
+#: Backend name -> the file in a job's output directory that changes when its state does (None: not watched).
+WATCHED_FILES: dict[str, Callable[[Any], str | None]] = {"Local": lambda job: STATUS_FILE, "Slurm": lambda job: STATUS_FILE}
 FINAL = ("completed", "failed", "killed", "removed", "new")
+
+
+def watch_file(backend: str, file_of: Callable[[Any], str | None]) -> None:
+    """Watch jobs on ``backend`` for the file ``file_of(job)`` (a name in the job's output directory, or None)."""
+    WATCHED_FILES[backend] = file_of
+
+
+def watched_file(job: Any) -> str | None:
+    file_of = WATCHED_FILES.get(getName(job.backend))
+    return file_of(job) if file_of is not None else None
 
 
 def _job(fqid: str) -> Any | None:
@@ -61,6 +74,7 @@ class StatusFileWatch(FileSystemEventHandler):
         self._observer: Observer | None = None
         self._watches: dict[str, Any] = {}  # master fqid -> watchdog watch
         self._not_watched: set[str] = set()  # other backends, or too many subjobs: decided once
+        self._names: set[str] = {STATUS_FILE}  # the file names watched jobs write
         self._lock = threading.Lock()
         self.triggered = 0
 
@@ -78,7 +92,7 @@ class StatusFileWatch(FileSystemEventHandler):
                 self.unwatch(fqid)
         for master_fqid in started - set(self._watches) - self._not_watched:
             job = _job(master_fqid)
-            if job is not None and getName(job.backend) in WATCHED_BACKENDS:
+            if job is not None and watched_file(job):
                 self.watch(job)
             else:
                 self._not_watched.add(master_fqid)
@@ -90,6 +104,9 @@ class StatusFileWatch(FileSystemEventHandler):
         if len(job.subjobs) > settings.option("fast_detection_max_subjobs"):
             self._not_watched.add(fqid)  # one inotify watch per subjob folder: Ganga's own poll is cheaper
             return
+        name = watched_file(job)
+        if name:
+            self._names.add(name)
         root = job.getOutputWorkspace(create=True).getPath()
         if len(job.subjobs):
             root = os.path.dirname(os.path.dirname(root.rstrip("/")))  # <id>/output -> <id>: holds every subjob
@@ -115,10 +132,12 @@ class StatusFileWatch(FileSystemEventHandler):
     # ------------------------------------------------------------- events
     def on_any_event(self, event: FileSystemEvent) -> None:
         path = os.fsdecode(getattr(event, "dest_path", "") or event.src_path)
-        if os.path.basename(path) != STATUS_FILE or event.event_type not in ("created", "modified", "moved", "closed"):
+        if event.event_type not in ("created", "modified", "moved", "closed"):
+            return
+        if os.path.basename(path) not in self._names:
             return
         job = self._job_for_status_file(path)
-        if job is not None:
+        if job is not None and watched_file(job) == os.path.basename(path):
             self.trigger(job)
 
     def _job_for_status_file(self, path: str) -> Any | None:
@@ -135,7 +154,8 @@ class StatusFileWatch(FileSystemEventHandler):
     def _catch_up(self, job: Any) -> None:
         targets = [sj for sj in job.subjobs if sj.status in ACTIVE] if len(job.subjobs) else [job]
         for target in targets:
-            if os.path.exists(os.path.join(target.getOutputWorkspace(create=False).getPath(), STATUS_FILE)):
+            name = watched_file(target)
+            if name and os.path.exists(os.path.join(target.getOutputWorkspace(create=False).getPath(), name)):
                 self.trigger(target)
 
     def trigger(self, job: Any) -> None:
@@ -156,7 +176,7 @@ def watch_job(job: Any) -> None:
     """Watch a job that is already active (a view re-attached after a kernel restart sees no new submit)."""
     impl = stripProxy(job)
     master = impl.master or impl
-    if getName(master.backend) in WATCHED_BACKENDS and master.status in ACTIVE:
+    if watched_file(master) and master.status in ACTIVE:
         status_file_watch.watch(master)
 
 
