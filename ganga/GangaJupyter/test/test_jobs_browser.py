@@ -5,6 +5,7 @@ Skipped when Chromium, Playwright or the front ends are missing, except under ``
 """
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -214,6 +215,17 @@ def test_jobs_browser_lists_updates_kills_and_filters(front_end: FrontEnd, tmp_p
         frame.locator(".gj-chip-killed").click()
         frame.locator("th[data-sort='name']").click()  # sorted by name, descending
         expect(frame.locator("tr.gj-row td.gj-name").first).to_have_text("bj-split")
+
+        # "Output": the gangadir is inside the server's root, so the output directory opens in Jupyter's files.
+        output = f"home/gangadir/workspace/{getpass.getuser()}/LocalXML/{ids['quick']}/output"
+        expect(row("quick").locator("a.gj-outputdir")).to_have_attribute("title", str(server.root / output))
+        if front_end is LAB:
+            row("quick").locator("a.gj-outputdir").click()
+            expect(page.locator(".jp-FileBrowser .jp-DirListing-item", has_text="stdout")).to_be_visible()
+        else:
+            with page.context.expect_page() as opened:
+                row("quick").locator("a.gj-outputdir").click()
+            expect(opened.value).to_have_url(re.compile(re.escape(f"/tree/{output}")), timeout=TIMEOUT_MS)
 
         # "Notebook": a notebook that shows the job live is made next to the others and opened by Jupyter.
         notebook = f"ganga-job-{ids['quick']}.ipynb"
