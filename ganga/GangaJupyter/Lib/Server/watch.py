@@ -5,13 +5,17 @@ flush of a 10,000-subjob job costs one re-read, not 10,000.
 """
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .repository import RepositoryIndex
+
+RESCAN = 10  # seconds between full reads when inotify cannot watch the repository
 
 
 class RepositoryWatch(FileSystemEventHandler):
@@ -28,6 +32,8 @@ class RepositoryWatch(FileSystemEventHandler):
         self._observer = Observer()
         self._observer.daemon = True
         self.watching_jobs = False
+        self.polling = False
+        self._last_scan = 0.0
 
     def start(self) -> None:
         self._journals.mkdir(parents=True, exist_ok=True)  # GangaJupyter's own folder; Ganga's is never created here
@@ -41,10 +47,24 @@ class RepositoryWatch(FileSystemEventHandler):
         self._observer.stop()
 
     def _watch_jobs(self) -> None:
-        """Watch Ganga's job folder once it exists (a new gangadir has none until Ganga's first session)."""
+        """Watch Ganga's job folder once it exists (a new gangadir has none until Ganga's first session). When
+        inotify runs out of watches (one per job folder), read the whole repository every ``RESCAN`` s instead."""
+        if self.polling:
+            if time.monotonic() - self._last_scan > RESCAN:
+                self._last_scan = time.monotonic()
+                self.index.load_all()
+            return
         if not self.watching_jobs and self._jobs_root.is_dir():
-            self._observer.schedule(self, str(self._jobs_root), recursive=True)
-            self.watching_jobs = True
+            try:
+                self._observer.schedule(self, str(self._jobs_root), recursive=True)
+                self.watching_jobs = True
+            except OSError as err:
+                self.polling = True
+                logging.getLogger(__name__).warning(
+                    "GangaJupyter Jobs browser: cannot watch %s (%s); reading it every %d s instead. Raise "
+                    "fs.inotify.max_user_watches (sysctl) for live updates.", self._jobs_root, err, RESCAN
+                )
+            self._last_scan = time.monotonic()
             self.index.load_all()  # jobs made before the watch started
 
     # ------------------------------------------------------------------ events (watchdog's thread)
