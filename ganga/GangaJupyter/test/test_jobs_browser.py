@@ -382,7 +382,9 @@ def test_a_gangadir_held_by_ganga_without_gangajupyter_is_explained(tmp_path: Pa
     require_server()
     server = Server(tmp_path, "server")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import ganga.ganga, sys; from ganga import Job; print('HELD', Job(name='held').id, flush=True); sys.stdin.read()"],
+        [sys.executable, "-c", "import ganga.ganga, sys; from ganga import *\n"
+         "j = Job(name='held', application=Executable(exe='/bin/sh', args=['-c', 'sleep 300']), backend=Local())\n"
+         "j.submit(); print('HELD', j.id, flush=True); sys.stdin.read(); j.kill()"],
         env=server.env, cwd=server.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -395,6 +397,12 @@ def test_a_gangadir_held_by_ganga_without_gangajupyter_is_explained(tmp_path: Pa
         assert code == 200 and not reply["ok"]
         assert "another Ganga session holds this gangadir; act in it or close it" in reply["message"], reply
         assert server.api("status")[1]["sessions"] == []
+        # The page open on its active job does not start a helper again and again.
+        with urllib.request.urlopen(f"{server.url}/gangajupyter/api/events?token={TOKEN}", timeout=60) as events:
+            assert events.readline().startswith(b"event: change")
+            time.sleep(20)  # longer than the page's 15 s keep-alive, when it looks again
+        log = (Path(server.env["HOME"]) / "gangadir" / "jupyter" / "helper.log").read_text()
+        assert log.count("another Ganga session holds this gangadir") == 1, log[-3000:]
     finally:
         holder.communicate("", timeout=60)
         server.close()

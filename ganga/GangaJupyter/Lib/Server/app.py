@@ -29,6 +29,7 @@ from .sessions import SessionInfo, registered_sessions, send_request, take_reply
 from .watch import RepositoryWatch
 
 ENABLE_COMMAND = "jupyter server extension enable GangaJupyter.Lib.Server"
+HELPER_RETRY = 300.0  # seconds before the open page starts a helper again after one could not stay
 
 
 class GangaJobsBrowser(LoggingConfigurable):
@@ -56,6 +57,7 @@ class GangaJobsBrowser(LoggingConfigurable):
         self.watch: RepositoryWatch | None = None
         self._helper: subprocess.Popen[bytes] | None = None
         self._helper_lock = threading.Lock()
+        self._helper_ended = 0.0  # when the page first saw that the helper could not stay
         try:
             self.location = find_location(config_file=self.ganga_config_file)
         except LocationError as err:
@@ -114,7 +116,14 @@ class GangaJobsBrowser(LoggingConfigurable):
         raise TimeoutError(f"no Ganga session took the gangadir within {timeout:.0f} s")
 
     def ensure_monitoring(self) -> None:
-        """Page open, jobs active, nobody monitors them: start the helper (if allowed)."""
+        """Page open, jobs active, nobody monitors them: start the helper (if allowed). A helper that could not
+        stay (another Ganga session holds the gangadir) is not started again for ``HELPER_RETRY`` seconds."""
+        helper = self._helper
+        if helper is not None and helper.poll() not in (None, 0):
+            self._helper_ended = self._helper_ended or time.monotonic()
+            if time.monotonic() - self._helper_ended < HELPER_RETRY:
+                return
+            self._helper_ended = 0.0
         if (
             self.monitor_without_kernel
             and self.index is not None
