@@ -117,3 +117,17 @@ def test_python_c_with_runtime_path_loads_without_warning(tmp_path):
     assert '<div class="gangajupyter gj-slice"' in done.stdout
     assert "WARNING" not in done.stdout + done.stderr, done.stdout + done.stderr
     assert time.time() - started < 60
+
+
+def test_a_kernel_on_a_new_gangadir_registers_with_the_jobs_browser(tmp_path):
+    from GangaJupyter.testlib.kernel import KernelSession
+
+    session = KernelSession(ganga_home(tmp_path / "home", runtime_path=False), str(tmp_path))
+    try:
+        assert session.run("%load_ext GangaJupyter")["status"] == "ok"
+        shown = "".join(str(m["content"]) for m in session.outputs)
+        assert "cannot reach this session" not in shown
+        sessions = tmp_path / "home" / "gangadir" / "jupyter" / "sessions"
+        assert len(list(sessions.glob("*.events"))) == 1 and len(list(sessions.glob("*.json"))) == 1
+    finally:
+        session.close()

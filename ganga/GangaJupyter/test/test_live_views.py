@@ -34,7 +34,7 @@ def test_a_submitted_job_goes_new_submitted_running_completed_in_its_view(kernel
     assert seen[0] == "new" and seen[-1] == "completed"
     assert [s for s in seen if s in ("submitted", "running", "completed")] == ["submitted", "running", "completed"]
     assert "gj-status-completed" in view.state["html"]
-    assert "completed at" in reply_text(view)  # the completion notice
+    assert kernel.wait_for(lambda: "completed at" in reply_text(view), timeout=10), replies(view)  # the notice
     finals = [m for m in kernel.outputs if m["msg_type"] == "update_display_data"]
     assert finals and "gj-status-completed" in finals[-1]["content"]["data"]["text/html"]  # the saved notebook
 

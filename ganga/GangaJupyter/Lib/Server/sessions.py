@@ -141,6 +141,7 @@ class SessionService:
         from ..Monitor.events import status_events
 
         self.requests.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(parents=True, exist_ok=True)  # a new gangadir: no Jupyter server has made it yet
         self.journal_path.touch()
         self._token = status_events.subscribe(self._on_batch)
         self._start_watching()
