@@ -43,7 +43,7 @@ OPTIONS: dict[str, tuple[Any, str]] = {
 #: Options of Ganga's own sections that Ganga 8.7.12 reads but never declares, so ``.gangarc`` could not set them.
 GANGA_OPTIONS: dict[tuple[str, str], tuple[Any, str]] = {
     ("PollThread", "Slurm"): (
-        1,
+        0.5,
         "Seconds between two checks of the active Slurm jobs (one squeue call for all of them); Ganga's own default "
         "for backends without an option is default_backend_poll_rate (30 s)",
     ),
@@ -59,7 +59,8 @@ def create_section() -> None:
         config.addOption(name, default, doc)
     for (section, name), (default, doc) in GANGA_OPTIONS.items():
         if name not in getConfig(section).options:
-            getConfig(section).addOption(name, default, doc)
+            numbers = [int, float] if isinstance(default, float) else None  # ".gangarc: Slurm = 3" is an int
+            getConfig(section).addOption(name, default, doc, typelist=numbers)
 
 
 def option(name: str) -> Any:
