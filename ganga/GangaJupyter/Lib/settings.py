@@ -47,6 +47,11 @@ GANGA_OPTIONS: dict[tuple[str, str], tuple[Any, str]] = {
         "Seconds between two checks of the active Slurm jobs (one squeue call for all of them); Ganga's own default "
         "for backends without an option is default_backend_poll_rate (30 s)",
     ),
+    ("PollThread", "HTCondor"): (
+        0.5,
+        "Seconds between two checks of the active HTCondor jobs (one schedd query with a projection for all of "
+        "them)",
+    ),
 }
 
 
