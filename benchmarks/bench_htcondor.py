@@ -124,8 +124,6 @@ def worker_latency(backend: str, n: int) -> None:
 # ----------------------------------------------------------------------------- driver side
 def condor24_path() -> Path:
     """``htcondor==24.0.*`` (with the version-1 module) in its own directory next to the pool, installed once."""
-    import htcondor2
-
     root = Path(os.environ.get("GANGAJUPYTER_CONDOR_ROOT", "/var/tmp/gangajupyter-condor"))
     target = root / "htcondor24"
     if not (target / "htcondor" / "__init__.py").exists():
@@ -134,7 +132,6 @@ def condor24_path() -> Path:
              "--target", str(target), HTCONDOR24],
             check=True,
         )
-    assert htcondor2  # the driver itself uses today's bindings
     return target
 
 

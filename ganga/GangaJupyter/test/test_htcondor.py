@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from GangaCore.testlib.decorators import add_config
-from GangaCore.testlib.monitoring import run_until_state
+
+from GangaJupyter.testlib import waiting
 
 RUNTIME = ("Configuration", "RUNTIME_PATH", "GangaJupyter")
 REPO = Path(__file__).resolve().parents[3]
@@ -51,18 +52,15 @@ def schedd():
 
 
 def wait_for(job, state, timeout=120):
-    assert run_until_state(job, state, timeout=timeout, break_states=["removed"], sleep_period=0.2), (
+    """Until Ganga's monitoring loop has set ``state`` (read from the job, never polled by the test itself)."""
+    ends = {state, "completed", "failed", "killed", "removed"}  # another final state: no point waiting on
+    assert waiting.wait_until(lambda: job.status in ends, timeout, 0.2) and job.status == state, (
         f"job {job.fqid} is {job.status} (HTCondor: {job.backend.status} {job.backend.reason})"
     )
 
 
 def wait_until(predicate, timeout=60, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    assert waiting.wait_until(predicate, timeout, 0.2), f"timed out waiting for {what}"
 
 
 @add_config([RUNTIME])

@@ -194,7 +194,8 @@ def test_jobs_browser_lists_updates_kills_and_filters(front_end: FrontEnd, tmp_p
         hostile_name = row("hostile").locator("td.gj-name")
         expect(hostile_name).to_have_text(HOSTILE)  # shown as text...
         assert frame.locator("#gj-jobs img").count() == 0  # ...never as markup
-        assert page.frames[-1].evaluate("window.gjInjected") is None
+        jobs_frame = page.frame(url=re.compile(r"/gangajupyter/jobs"))  # the page's own frame, not whichever is last
+        assert jobs_frame is not None and jobs_frame.evaluate("window.gjInjected") is None
 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOTS / f"jobs-browser-{front_end.name}.png", animations="disabled")

@@ -1,8 +1,7 @@
 """Ganga's ``Slurm`` backend with GangaJupyter, against a real single-node Slurm cluster (``scripts/slurm-cluster.sh
 start``, which CI runs). Without a cluster these tests are skipped, except under ``CI``, where they fail.
 
-Statuses are waited for by reading ``j.status`` only: Ganga's ``run_until_state`` polls the backend itself and
-would hide whether the monitoring loop saw the change.
+Statuses are waited for by reading ``j.status`` only (``testlib.waiting``).
 """
 import os
 import shutil
@@ -19,6 +18,7 @@ from GangaJupyter.Lib.Display.records import job_record
 from GangaJupyter.Lib.Slurm import scheduler_record
 from GangaJupyter.testlib.kernel import KernelSession
 from GangaJupyter.testlib.notebooks import ganga_home
+from GangaJupyter.testlib.waiting import wait_until
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "slurm-cluster.sh"
 RUNTIME = [("Configuration", "RUNTIME_PATH", "GangaJupyter")]
@@ -43,15 +43,6 @@ def slurm_cluster():
         pytest.skip(message)
 
 
-def wait_for(predicate, timeout: float) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
-
-
 def card(job) -> str:
     return render.job_card_html(job_record(stripProxy(job), 20), {})
 
@@ -70,13 +61,13 @@ def test_jobs_and_subjobs_complete_with_no_30_second_floor_and_accounting(gpi):
     split.submit()
     # Ganga's wrapper sleeps [Slurm] heartbeat_frequency (30 s) between looks at its payload: with it, neither
     # job could be complete in 25 s
-    assert wait_for(lambda: j.status == "completed" and split.status == "completed", 25), (j.status, split.status)
+    assert wait_until(lambda: j.status == "completed" and split.status == "completed", 25), (j.status, split.status)
     assert time.time() - started < 25
     script = Path(j.inputdir, "__jobscript__").read_text()
     assert "child.wait(timeout=30)" in script and "time.sleep(30)" not in script
     assert "hello <slurm>" in Path(j.outputdir, "stdout").read_text()
     assert [Path(sj.outputdir, "stdout").read_text().count(f"part {sj.id}") for sj in split.subjobs] == [1, 1, 1]
-    assert wait_for(lambda: scheduler_record.read(stripProxy(j)).get("wall_time"), 30), "no accounting record"
+    assert wait_until(lambda: scheduler_record.read(stripProxy(j)).get("wall_time"), 30), "no accounting record"
     record = scheduler_record.read(stripProxy(j))
     assert record["state"] == "COMPLETED" and record["nodes"] == "localhost" and record["exit_code"] == "0"
     assert "Slurm</span>: COMPLETED" in card(j) and "wall time" in card(j)
@@ -91,17 +82,17 @@ def test_cancelled_outside_ganga_failing_payload_and_failure_before_the_wrapper(
     no_python = gpi.Job(application=gpi.Executable(exe="/bin/true"), backend=gpi.Slurm(extraopts="--export=PATH=/nowhere"))
     for job in (sleeper, false, no_python):
         job.submit()
-    assert wait_for(lambda: sleeper.status == "running", 30), sleeper.status
+    assert wait_until(lambda: sleeper.status == "running", 30), sleeper.status
     subprocess.run(["scancel", str(sleeper.backend.id)], check=True)
-    assert wait_for(lambda: sleeper.status == "failed", 10), sleeper.status  # Ganga alone: 600 s
+    assert wait_until(lambda: sleeper.status == "failed", 10), sleeper.status  # Ganga alone: 600 s
     assert "cancelled outside Ganga" in scheduler_record.read(stripProxy(sleeper))["reason"]
     assert "cancelled outside Ganga" in card(sleeper)
 
-    assert wait_for(lambda: false.status == "failed", 30), false.status
+    assert wait_until(lambda: false.status == "failed", 30), false.status
     assert false.backend.exitcode == 3
     assert "broken" in card(false)  # the stderr tail
 
-    assert wait_for(lambda: no_python.status == "failed", 30), no_python.status  # Ganga alone: 'submitted' for ever
+    assert wait_until(lambda: no_python.status == "failed", 30), no_python.status  # Ganga alone: 'submitted' for ever
     reason = scheduler_record.read(stripProxy(no_python))["reason"]
     assert "failed before Ganga's wrapper could report" in reason
     assert "python3" in card(no_python)  # /usr/bin/env's complaint, from stderr
@@ -121,14 +112,14 @@ def test_impossible_requests_are_explained_and_nothing_is_lost(gpi):
 
     never = gpi.Job(application=gpi.Executable(exe="/bin/true"), backend=gpi.Slurm(extraopts="--nodes=3"))
     never.submit()
-    assert wait_for(lambda: "cannot start as requested" in scheduler_record.read(stripProxy(never)).get("reason", ""), 20)
+    assert wait_until(lambda: "cannot start as requested" in scheduler_record.read(stripProxy(never)).get("reason", ""), 20)
     assert never.status == "submitted"
     shown = card(never)
     assert "more nodes requested than the partition allows" in shown or "cannot satisfy this request" in shown
     assert "Kill the job, change backend.extraopts" in shown
     never.kill()
     assert never.status == "killed"
-    assert wait_for(lambda: refused.status == "completed", 30), refused.status
+    assert wait_until(lambda: refused.status == "completed", 30), refused.status
 
 
 @add_config(RUNTIME)
@@ -136,15 +127,15 @@ def test_monitoring_recovers_when_slurmctld_restarts(gpi):
     gpi.enableMonitoring()
     j = gpi.Job(application=gpi.Executable(exe="/bin/sh", args=["-c", "sleep 6; echo survived"]), backend=gpi.Slurm())
     j.submit()
-    assert wait_for(lambda: j.status == "running", 30), j.status
+    assert wait_until(lambda: j.status == "running", 30), j.status
     pidfile = Path(os.environ.get("SLURM_CLUSTER_DIR", "/var/tmp/slurm"), "slurmctld.pid")
     pid = int(pidfile.read_text())
     os.kill(pid, 15)
-    assert wait_for(lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], 30)
+    assert wait_until(lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], 30)
     time.sleep(2)  # a poll cycle or two without a controller: the job keeps its state
     assert j.status == "running"
     subprocess.run([str(SCRIPT), "start"], check=True, capture_output=True)
-    assert wait_for(lambda: j.status == "completed", 60), j.status
+    assert wait_until(lambda: j.status == "completed", 60), j.status
     assert "survived" in Path(j.outputdir, "stdout").read_text()
 
 
@@ -201,13 +192,13 @@ def test_node_failure_fails_the_job_and_a_requeue_is_explained(gpi):
     requeued = gpi.Job(application=gpi.Executable(exe="/bin/sh", args=["-c", "sleep 4; echo again"]), backend=gpi.Slurm())
     lost.submit()
     requeued.submit()
-    assert wait_for(lambda: lost.status == "running" and requeued.status == "running", 30), (lost.status, requeued.status)
+    assert wait_until(lambda: lost.status == "running" and requeued.status == "running", 30), (lost.status, requeued.status)
     # the node goes down (as when slurmd's host dies); with ReturnToService=2 it comes back by itself
     subprocess.run(["scontrol", "update", "nodename=localhost", "state=down", "reason=gangajupyter-test"], check=True)
-    assert wait_for(lambda: lost.status == "failed", 10), lost.status
+    assert wait_until(lambda: lost.status == "failed", 10), lost.status
     assert "the node running it failed" in scheduler_record.read(stripProxy(lost))["reason"]
     # Slurm holds a requeued job back for a while (BeginTime) before it runs it again
-    assert wait_for(lambda: "Requeued by Slurm" in scheduler_record.read(stripProxy(requeued)).get("reason", ""), 20)
+    assert wait_until(lambda: "Requeued by Slurm" in scheduler_record.read(stripProxy(requeued)).get("reason", ""), 20)
     assert requeued.status == "running" and "Requeued by Slurm" in card(requeued)
     requeued.kill()
     assert requeued.status == "killed"

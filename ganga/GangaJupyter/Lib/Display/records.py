@@ -9,44 +9,24 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from GangaCore.GPIDev.Base.Objects import GangaObject
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.Plugin import allPlugins
 
 from ..Slurm import scheduler_record
+from ..statuses import ordered_counts
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
-#: Order of the segments in progress bars and of the status counts.
-STATUS_ORDER = (
-    "completed",
-    "running",
-    "completing",
-    "submitted",
-    "submitting",
-    "new",
-    "failed",
-    "killed",
-    "removed",
-    "unknown",
-)
 
 
 def strip_ansi(text: str) -> str:
     """Remove the ANSI colour codes Ganga puts into some display strings."""
     return _ANSI.sub("", text)
-
-
-def ordered_counts(statuses: Iterable[str]) -> list[tuple[str, int]]:
-    """Count statuses, in :data:`STATUS_ORDER` first and any others after, alphabetically."""
-    counts = Counter(s or "unknown" for s in statuses)
-    known = [(s, counts.pop(s)) for s in STATUS_ORDER if s in counts]
-    return known + sorted(counts.items())
 
 
 _plugin_names: dict[str, str] = {}

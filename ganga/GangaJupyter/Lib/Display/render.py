@@ -7,28 +7,10 @@ from typing import Any
 
 import jinja2
 
+from ..statuses import status_colour
 from . import records
 
-STATUS_COLOURS = {
-    "new": "#7a7a7a",
-    "submitting": "#d98e04",
-    "submitted": "#e0a100",
-    "running": "#2e8b57",
-    "completing": "#2aa198",
-    "completed": "#2a6fb0",
-    "failed": "#d62828",
-    "killed": "#8b1e3f",
-    "removed": "#9e9e9e",
-    "completed_frozen": "#6f8fb0",
-    "failed_frozen": "#b06f6f",
-    "template": "#7a7a7a",
-}
-_UNKNOWN_COLOUR = "#6a4c93"
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][\w().]*$")
-
-
-def status_colour(status: str) -> str:
-    return STATUS_COLOURS.get(status, _UNKNOWN_COLOUR)
 
 
 def _filesize(size: int) -> str:

@@ -27,6 +27,14 @@ def _stat(doc: str, default: Any = None, types: list[str] | None = None) -> Simp
     return SimpleItem(defvalue=default, protected=1, copyable=0, typelist=types or ["float", "int", "type(None)"], doc=doc)
 
 
+
+def _remove_cluster(schedd: Any, module: Any, cluster: int, reason: str) -> None:
+    """Take a half-submitted cluster away again; the submit error that follows is what the user needs to read."""
+    try:
+        schedd.act(module.JobAction.Remove, f"ClusterId == {cluster}", reason=reason)
+    except module.HTCondorException as err:
+        logger.warning("could not remove HTCondor cluster %s after a failed submit: %s", cluster, err)
+
 class HTCondor(IBackend):
     """Submit jobs to an HTCondor pool with the ``htcondor2`` bindings (``pip install htcondor``).
 
@@ -141,13 +149,13 @@ class HTCondor(IBackend):
             raise bindings.explain(f"submitting job {job.getFQID('.')} to HTCondor", err) from None
         cluster, first = result.cluster(), result.first_proc()
         if result.num_procs() != len(rjobs):
-            schedd.act(module.JobAction.Remove, f"ClusterId == {cluster}", reason="GangaJupyter: incomplete submit")
+            _remove_cluster(schedd, module, cluster, "GangaJupyter: incomplete submit")
             raise BackendError("HTCondor", f"HTCondor accepted {result.num_procs()} of {len(rjobs)} jobs: removed cluster {cluster}")
         if backend.spool:
             try:
                 schedd.spool(result)
             except module.HTCondorException as err:
-                schedd.act(module.JobAction.Remove, f"ClusterId == {cluster}", reason="GangaJupyter: spooling failed")
+                _remove_cluster(schedd, module, cluster, "GangaJupyter: spooling failed")
                 raise bindings.explain(f"sending the input files of job {job.getFQID('.')} to the schedd", err) from None
         if len(job.subjobs) and job.master is None and not job.backend.id:
             job.backend.id = str(cluster)
@@ -217,7 +225,10 @@ class HTCondor(IBackend):
         if job.status != "running" or not self.spool:
             if os.path.isfile(path):
                 if command:
-                    subprocess.run([command, path], check=False)
+                    try:
+                        subprocess.run([command, path], check=False)
+                    except OSError as err:
+                        print(f"cannot run {command!r} on {path}: {err}. Give the name of a viewer installed here.")
                 else:
                     from ..Display.records import tail
 

@@ -77,10 +77,3 @@ def schedd(pool: str = "", name: str = "") -> Any:
         raise explain("finding the schedd", err) from None
     except ValueError as err:  # htcondor2 reports an unknown schedd name this way
         raise explain(f"finding schedd {name!r}", err) from None
-
-
-def is_condor_error(err: BaseException) -> bool:
-    try:
-        return isinstance(err, htcondor2().HTCondorException)
-    except BackendError:
-        return False

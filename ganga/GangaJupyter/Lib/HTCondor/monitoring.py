@@ -58,7 +58,6 @@ _missing_polls: dict[str, int] = defaultdict(int)
 _retrieve_failures: dict[str, int] = defaultdict(int)
 _idle_checked: set[str] = set()
 _outage_logged = False
-poll_count = 0
 
 
 def schedule_poll(masters: Iterable[Any]) -> None:
@@ -121,7 +120,7 @@ def _poll_once(jobs: list[Any]) -> None:
 
 
 def _poll_schedd(pool: str, name: str, jobs: list[Any]) -> None:
-    global _outage_logged, poll_count
+    global _outage_logged
     by_id = {job.backend.id: job for job in jobs}
     clusters = sorted({int(i.split(".")[0]) for i in by_id})
     constraint = " || ".join(f"ClusterId == {c}" for c in clusters)
@@ -143,7 +142,6 @@ def _poll_schedd(pool: str, name: str, jobs: list[Any]) -> None:
     if _outage_logged:
         logger.info("HTCondor: the schedd answers again")
         _outage_logged = False
-    poll_count += 1
 
     to_retrieve, finished, to_remove, idle = [], [], [], []
     for job_id, job in by_id.items():

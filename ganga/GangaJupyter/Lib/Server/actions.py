@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .repository import ACTIVE
+from ..statuses import ACTIVE
 
 
 def kill(job: Any) -> tuple[str, str]:

@@ -17,13 +17,14 @@ from jupyter_server.utils import ensure_async, url_path_join
 from tornado import web
 from tornado.iostream import StreamClosedError
 
+from . import actions
 from .app import ENABLE_COMMAND, GangaJobsBrowser
 from .repository import SORT_KEYS, Query
 
 HERE = Path(__file__).resolve().parent
 AUTH_RESOURCE = "gangajupyter"
 MAX_PAGE_SIZE = 500
-ACTIONS = ("kill", "resubmit", "remove")
+ACTIONS = tuple(actions.ACTIONS)
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +38,7 @@ def templates() -> jinja2.Environment:
 
 def status_colours() -> dict[str, str]:
     """The status colours of GangaJupyter's notebook display, so a job looks the same everywhere."""
-    from ..Display.render import STATUS_COLOURS
+    from ..statuses import STATUS_COLOURS
 
     return STATUS_COLOURS
 
@@ -164,7 +165,7 @@ class ActionHandler(BrowserMixin, APIHandler):
             return
         try:
             reply = await browser.act(action, int(job_id))
-        except (RuntimeError, TimeoutError) as err:
+        except (RuntimeError, TimeoutError, OSError) as err:
             reply = {"ok": False, "message": f"{action} of job {job_id} not done: {err}"}
         self.finish(reply)
 

@@ -50,10 +50,6 @@ class GangaLocation:
         return self.repository / "jobs"
 
     @property
-    def ganga_sessions(self) -> Path:
-        return self.repository / "sessions"
-
-    @property
     def workspace(self) -> Path:
         return self.gangadir / "workspace" / self.user / "LocalXML"
 

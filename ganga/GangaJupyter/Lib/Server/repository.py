@@ -24,10 +24,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from ..statuses import ACTIVE, STATUS_ORDER, ordered_counts
 from .location import GangaLocation
 
-ACTIVE = ("submitting", "submitted", "running", "completing")
-STATUS_ORDER = ("completed", "running", "completing", "submitted", "submitting", "new", "failed", "killed")
 
 #: Class names in Ganga's index that differ from the GPI names users know.
 GPI_NAMES = {"Localhost": "Local"}
@@ -75,11 +74,7 @@ class JobSummary:
     subjobs_time: float = 0.0
 
     def counts(self) -> list[tuple[str, int]]:
-        found: dict[str, int] = {}
-        for status in self.subjobs:
-            found[status] = found.get(status, 0) + 1
-        ordered = [(s, found.pop(s)) for s in STATUS_ORDER if s in found]
-        return ordered + sorted(found.items())
+        return ordered_counts(self.subjobs)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -204,21 +204,39 @@ class SessionService:
         while not self.released.is_set():
             self._wake.wait(timeout=2.0)
             self._wake.clear()
-            for path in sorted(self.requests.glob("*.json"), key=lambda p: p.stat().st_mtime if p.exists() else 0):
+            for path in sorted(self.requests.glob("*.json"), key=_mtime):
                 try:
                     request = json.loads(path.read_text(encoding="utf-8"))
                 except (OSError, ValueError):
                     continue
                 path.unlink(missing_ok=True)
                 self.last_request = time.monotonic()
-                if request.get("action") == "release":
-                    write_json(reply_path(self.location, request["id"]), {"ok": True, "message": "released"})
-                    self.released.set()
-                    return
-                from .actions import perform
+                try:
+                    if self._answer(request):
+                        return
+                except Exception as err:  # one bad request must not stop this session serving the browser
+                    from GangaCore.Utility.logging import getLogger
 
-                ok, message = perform(str(request.get("action")), request.get("job"))
-                write_json(reply_path(self.location, request["id"]), {"ok": ok, "message": message})
+                    getLogger().warning("GangaJupyter: a Jobs browser request failed: %s", err)
+
+    def _answer(self, request: dict[str, Any]) -> bool:
+        """Carry out one request and write its reply; True when it asks this session to let the gangadir go."""
+        if request.get("action") == "release":
+            write_json(reply_path(self.location, request["id"]), {"ok": True, "message": "released"})
+            self.released.set()
+            return True
+        from .actions import perform
+
+        ok, message = perform(str(request.get("action")), request.get("job"))
+        write_json(reply_path(self.location, request["id"]), {"ok": ok, "message": message})
+        return False
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # taken meanwhile
+        return 0.0
 
 
 _service: SessionService | None = None

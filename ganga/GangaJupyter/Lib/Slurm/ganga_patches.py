@@ -70,7 +70,7 @@ def _preparejob(self: Any, jobconfig: Any, master_input_sandbox: Any) -> str:
 def _command(klass: Any, cmd: str, soutfile: Any = None, allowed_exit: Any = None) -> tuple[int, str]:
     rc, outfile = _original_command(klass, cmd, soutfile, allowed_exit)
     _last_refusal.text = ""
-    if rc != 0 and cmd.lstrip().startswith(("cd ", "sbatch")) and "sbatch" in cmd:
+    if rc != 0 and "sbatch" in cmd:  # Ganga's submit command is "cd <inputdir>; sbatch ..."
         try:
             with open(outfile) as handle:
                 _last_refusal.text = handle.read().strip()

@@ -70,13 +70,14 @@ def _exit(text: str) -> tuple[int | None, int | None]:
         return None, None
 
 
+def _rows(text: str, fields: int) -> list[list[str]]:
+    """The ``|``-separated lines of squeue/sacct output that have ``fields`` fields (others are noise)."""
+    return [parts for parts in (line.split("|") for line in text.splitlines()) if len(parts) == fields]
+
+
 def parse_squeue(text: str) -> dict[str, SlurmState]:
     states = {}
-    for line in text.splitlines():
-        parts = line.split("|")
-        if len(parts) != 5:
-            continue
-        job_id, state, reason, nodes, elapsed = parts
+    for job_id, state, reason, nodes, elapsed in _rows(text, 5):
         states[job_id] = SlurmState(job_id, state.split()[0], _clean_reason(reason), nodes, elapsed=elapsed)
     return states
 
@@ -84,11 +85,7 @@ def parse_squeue(text: str) -> dict[str, SlurmState]:
 def parse_sacct(text: str) -> dict[str, SlurmState]:
     """``sacct -X -P`` lines: one per job allocation; the batch step's MaxRSS comes from a second query."""
     states = {}
-    for line in text.splitlines():
-        parts = line.split("|")
-        if len(parts) != 8:
-            continue
-        job_id, state, exit_code, reason, nodes, elapsed, cpu, max_rss = parts
+    for job_id, state, exit_code, reason, nodes, elapsed, cpu, max_rss in _rows(text, 8):
         code, signal = _exit(exit_code)
         nodes = "" if nodes == "None assigned" else nodes
         states[job_id] = SlurmState(
@@ -154,10 +151,9 @@ class Scheduler:
         states = parse_sacct(jobs.stdout)
         steps = _run(["sacct", "-n", "-P", "-j", ids, "-o", "JobIDRaw,JobID,MaxRSS"])
         peak: dict[str, str] = {}
-        for line in steps.stdout.splitlines():  # MaxRSS lives on the batch step (``123.batch``), not the allocation
-            parts = line.split("|")
-            if len(parts) == 3 and parts[0].endswith(".batch") and parts[2]:
-                peak[parts[0].split(".")[0]] = parts[2]
+        for step, _, max_rss in _rows(steps.stdout, 3):  # MaxRSS lives on the batch step (``123.batch``)
+            if step.endswith(".batch") and max_rss:
+                peak[step.split(".")[0]] = max_rss
         return {
             i: (SlurmState(**{**s.__dict__, "max_rss": peak.get(i, s.max_rss)}) if i in peak else s)
             for i, s in states.items()

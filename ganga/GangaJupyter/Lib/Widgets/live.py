@@ -25,13 +25,13 @@ from ..Display import records, render
 from ..Monitor import watch_job
 from ..Monitor.events import Batch, status_events
 from ..Server import actions as job_actions
+from ..statuses import ACTIVE
 
 logger = getLogger()
 
 MAX_UPDATES_PER_SECOND = 2
 RENDER_CPU_BUDGET = 0.015  # fraction of a core one view may spend rendering subjob changes
 FINAL = ("completed", "failed", "killed", "removed")
-ACTIVE = ("submitting", "submitted", "running", "completing")
 PEEK_LINES = 200
 
 
