@@ -16,9 +16,10 @@ def watch_job(job) -> None:
 
 def install() -> None:
     """Install the hook and the fixes (idempotent)."""
-    from . import ganga_fixes, status_file_watch, status_hook
+    from . import ganga_fixes, job_updates, status_file_watch, status_hook
 
     status_hook.install()
     ganga_fixes.install()
+    job_updates.install()
     if settings.option("fast_local_detection"):
         status_file_watch.install()

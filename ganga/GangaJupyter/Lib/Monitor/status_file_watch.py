@@ -5,14 +5,23 @@ once, and the backend's own monitoring code then reads the file on Ganga's monit
 Other backends name the file their jobs write as they change state with :func:`watch_file` (HTCondor's
 shared-filesystem jobs: the job event log).
 
-Jobs are watched from the moment they are submitted in this session until they end; a split job's whole
-workspace is one recursive watch, up to ``[Jupyter] fast_detection_max_subjobs`` subjobs.
+Jobs are watched from the moment their ``submit()`` returns in this session until they end (a file written
+before is read then); a split job's whole workspace is one recursive watch, up to
+``[Jupyter] fast_detection_max_subjobs`` subjobs. It starts once ``submit()`` has made every subjob folder:
+watchdog's recursive watch registers a folder made while it walks a new one twice, and warns about it.
+
+The update a change triggers goes through :func:`.job_updates.one_update_per_job`, as Ganga's poll does, so a
+job is never updated by both at once, nor after it has ended. watchdog's warnings and log records are about its
+own bookkeeping (Ganga's poll still sees every job), so they never reach a notebook cell: its warnings are
+ignored, its log records go to Ganga's debug log.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
+import warnings
 from typing import Any, Callable
 
 from GangaCore.GPIDev.Base.Proxy import getName, stripProxy
@@ -22,6 +31,7 @@ from watchdog.observers import Observer
 
 from .events import Batch, status_events
 from .ganga_fixes import after_submit, submit_in_progress
+from .job_updates import one_update_per_job
 
 logger = getLogger()
 
@@ -58,12 +68,11 @@ def _job(fqid: str) -> Any | None:
 async def _refresh(job: Any) -> None:
     """Let the backend's monitoring read this job's status file now (runs on Ganga's monitoring loop; a
     synchronous backend, like Slurm, in the loop's thread pool as Ganga runs it)."""
-    if job.status in ACTIVE:
-        update = type(job.backend).updateMonitoringInformation
-        if asyncio.iscoroutinefunction(update):
-            await update([job])
-        else:
-            await asyncio.get_running_loop().run_in_executor(None, update, [job])
+    update = one_update_per_job(type(job.backend).updateMonitoringInformation)
+    if asyncio.iscoroutinefunction(update):
+        await update([job])
+    else:
+        await asyncio.get_running_loop().run_in_executor(None, update, [job])
     master = job.master
     if master is not None and master.status in ACTIVE + ("submitting",):
         master.updateMasterJobStatus()
@@ -80,10 +89,6 @@ class StatusFileWatch(FileSystemEventHandler):
 
     # ------------------------------------------------------------- which jobs
     def on_status_batch(self, batch: Batch) -> None:
-        from GangaCore.Core import monitoring_component
-
-        if monitoring_component is None or not monitoring_component.enabled:
-            return  # nothing would act on what the watch sees
         started: set[str] = set()
         for fqid, (status, _) in batch.items():
             if status in ACTIVE:
@@ -92,10 +97,23 @@ class StatusFileWatch(FileSystemEventHandler):
                 self.unwatch(fqid)
         for master_fqid in started - set(self._watches) - self._not_watched:
             job = _job(master_fqid)
-            if job is not None and watched_file(job):
-                self.watch(job)
-            else:
+            if job is None:
                 self._not_watched.add(master_fqid)
+            elif not submit_in_progress(job):  # else watched when submit() returns (_after_submit)
+                self.consider(job)
+
+    def consider(self, job: Any) -> None:
+        """Watch ``job`` (not a subjob) if it is active on a watched backend and monitoring is on."""
+        from GangaCore.Core import monitoring_component
+
+        if monitoring_component is None or not monitoring_component.enabled:
+            return  # nothing would act on what the watch sees
+        if job.status not in ACTIVE + ("submitting",) or job.getFQID(".") in self._not_watched:
+            return
+        if watched_file(job):
+            self.watch(job)
+        else:
+            self._not_watched.add(job.getFQID("."))
 
     def watch(self, job: Any) -> None:
         from .. import settings
@@ -109,7 +127,7 @@ class StatusFileWatch(FileSystemEventHandler):
             self._names.add(name)
         root = job.getOutputWorkspace(create=True).getPath()
         if len(job.subjobs):
-            root = os.path.dirname(os.path.dirname(root.rstrip("/")))  # <id>/output -> <id>: holds every subjob
+            root = os.path.dirname(root.rstrip("/"))  # <id>/output -> <id>: holds every subjob
         with self._lock:
             if fqid in self._watches:
                 return
@@ -117,7 +135,12 @@ class StatusFileWatch(FileSystemEventHandler):
                 self._observer = Observer()
                 self._observer.daemon = True
                 self._observer.start()
-            self._watches[fqid] = self._observer.schedule(self, root, recursive=bool(len(job.subjobs)))
+            try:
+                self._watches[fqid] = self._observer.schedule(self, root, recursive=bool(len(job.subjobs)))
+            except OSError as err:  # inotify's limits reached: Ganga's own poll follows the job
+                logger.debug("GangaJupyter: not watching job %s (%s)", fqid, err)
+                self._not_watched.add(fqid)
+                return
         self._catch_up(job)  # a fast job may have written its status before the watch existed
 
     def unwatch(self, fqid: str) -> None:
@@ -181,12 +204,31 @@ def watch_job(job: Any) -> None:
 
 
 def _after_submit(job: Any) -> None:
-    """A status file written while ``submit()`` ran was left alone (see ganga_fixes): read it now."""
-    fqid = job.getFQID(".")
-    if fqid in status_file_watch._watches:
+    """Watch a job ``submit()`` has just returned; a status file written while it ran was left alone (see
+    ganga_fixes), and is read now."""
+    if job.master is not None:
+        return
+    if job.getFQID(".") in status_file_watch._watches:
         status_file_watch._catch_up(job)
+    else:
+        status_file_watch.consider(job)  # a new watch catches up
+
+
+class _ToGangaDebugLog(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        logger.debug("watchdog: %s", record.getMessage())
+
+
+def quiet_watchdog() -> None:
+    """Ignore watchdog's warnings and send its log records to Ganga's debug log (idempotent)."""
+    warnings.filterwarnings("ignore", module=r"watchdog(\.|$)")
+    watchdog_log = logging.getLogger("watchdog")
+    watchdog_log.propagate = False
+    if not any(isinstance(h, _ToGangaDebugLog) for h in watchdog_log.handlers):
+        watchdog_log.addHandler(_ToGangaDebugLog())
 
 
 def install() -> None:
+    quiet_watchdog()
     status_events.subscribe(status_file_watch.on_status_batch)
     after_submit(_after_submit)
