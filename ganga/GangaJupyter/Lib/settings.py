@@ -32,6 +32,11 @@ OPTIONS: dict[str, tuple[Any, str]] = {
         True,
         "In a notebook, show Ganga's exceptions as their message (which names the problem) without the Python stack",
     ),
+    "ganga_log_in_cells": (
+        False,
+        "In a notebook, print Ganga's log lines into the cells as plain Ganga does. Off: each job's messages are in "
+        "its view, warnings and errors a cell caused are shown once in that cell, and %ganga_log shows the rest",
+    ),
     "autostart_monitoring": (
         True,
         "Start Ganga's monitoring loop when GangaJupyter is activated in an IPython kernel (library mode leaves "

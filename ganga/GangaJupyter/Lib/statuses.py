@@ -20,19 +20,20 @@ STATUS_ORDER = (
 )
 ACTIVE = ("submitting", "submitted", "running", "completing")
 
+#: Badges put white text on these, so each has a contrast ratio of at least 4.5 with white (WCAG AA), on any theme.
 STATUS_COLOURS = {
-    "new": "#7a7a7a",
-    "submitting": "#d98e04",
-    "submitted": "#e0a100",
-    "running": "#2e8b57",
-    "completing": "#2aa198",
+    "new": "#6e6e6e",
+    "submitting": "#b35900",
+    "submitted": "#8a6a00",
+    "running": "#2a7d4f",
+    "completing": "#1b7a73",
     "completed": "#2a6fb0",
     "failed": "#d62828",
     "killed": "#8b1e3f",
-    "removed": "#9e9e9e",
-    "completed_frozen": "#6f8fb0",
-    "failed_frozen": "#b06f6f",
-    "template": "#7a7a7a",
+    "removed": "#5f6b73",
+    "completed_frozen": "#567399",
+    "failed_frozen": "#a05656",
+    "template": "#6e6e6e",
 }
 UNKNOWN_COLOUR = "#6a4c93"
 

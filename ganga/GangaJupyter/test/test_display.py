@@ -3,7 +3,6 @@ import os
 import re
 import shutil
 
-import pytest
 from GangaCore.testlib.decorators import add_config
 from GangaCore.testlib.monitoring import run_until_state
 

@@ -15,34 +15,17 @@ import pytest
 from GangaCore.testlib.decorators import add_config
 
 from GangaJupyter.testlib import waiting
+from GangaJupyter.testlib.needs import htcondor_pool_problem, unavailable
 
 RUNTIME = ("Configuration", "RUNTIME_PATH", "GangaJupyter")
 REPO = Path(__file__).resolve().parents[3]
-POOL_SCRIPT = "scripts/htcondor-pool.sh start"
-
-
-def _pool_problem() -> str:
-    if not os.environ.get("CONDOR_CONFIG"):
-        return f"CONDOR_CONFIG is not set (run {POOL_SCRIPT} as root and export what it prints)"
-    try:
-        import htcondor2
-    except ImportError:
-        return "the htcondor wheel is not installed (pip install htcondor)"
-    try:
-        htcondor2.reload_config()
-        htcondor2.Schedd().query("false", ["ClusterId"])
-    except Exception as err:
-        return f"the HTCondor pool named by CONDOR_CONFIG={os.environ['CONDOR_CONFIG']} does not answer: {err}"
-    return ""
 
 
 @pytest.fixture(scope="module", autouse=True)
 def pool():
-    problem = _pool_problem()
+    problem = htcondor_pool_problem()
     if problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"HTCondor tests cannot run in CI: {problem}")
-        pytest.skip(f"no HTCondor pool: {problem}")
+        unavailable("an HTCondor pool", problem)
 
 
 def schedd():
@@ -261,10 +244,10 @@ def shared_dir() -> Path:
 
     value = htcondor2.param.get("GANGAJUPYTER_SHARED_DIR")
     if not value:
-        problem = f"CONDOR_CONFIG={os.environ['CONDOR_CONFIG']} names no GANGAJUPYTER_SHARED_DIR (scripts/htcondor-pool.sh writes it)"
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+        unavailable(
+            "an HTCondor pool with a shared directory",
+            f"CONDOR_CONFIG={os.environ['CONDOR_CONFIG']} names no GANGAJUPYTER_SHARED_DIR (scripts/htcondor-pool.sh writes it)",
+        )
     return Path(value)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import re
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import pytest
 from GangaJupyter.testlib.browser import chromium_page
 from GangaJupyter.testlib.kernel import KernelSession
 from GangaJupyter.testlib.notebooks import ganga_home
-from test_browser import LAB, NOTEBOOK7, TOKEN, FrontEnd, free_port, kill_leftovers, require, wait_for_server
+from test_browser import LAB, NOTEBOOK7, TOKEN, FrontEnd, free_port, kill_leftovers, require, require_browser, wait_for_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import FrameLocator, Page
@@ -93,16 +92,6 @@ class Server:
         kill_leftovers(self.root)
 
 
-def require_server() -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("jupyter_server") is None:
-        message = "jupyter_server is not installed"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI is set: not skipping)")
-        pytest.skip(message)
-
-
 @pytest.fixture
 def kernel_factory() -> Iterator[Any]:
     kernels: list[KernelSession] = []
@@ -157,6 +146,7 @@ def front_end(request: pytest.FixtureRequest) -> FrontEnd:
 
 @pytest.fixture
 def page() -> Iterator[Page]:
+    require_browser()  # a skip, not an error, where Chromium is missing
     with chromium_page(width=1400, timeout_ms=TIMEOUT_MS) as page:
         yield page
 
@@ -295,7 +285,6 @@ def test_kernel_and_browser_act_at_once_then_hand_over(tmp_path: Path, kernel_fa
     """One Ganga session owns the gangadir. The kernel submits and kills jobs while the browser kills others
     (through the kernel); with no kernel the browser's helper session acts, and a new kernel takes the gangadir
     back with monitoring on. A fresh Ganga then reads every job in the state both sides saw."""
-    require_server()
     server = Server(tmp_path, "server")
     try:
         kernel = kernel_factory(server)
@@ -380,7 +369,6 @@ def test_kernel_and_browser_act_at_once_then_hand_over(tmp_path: Path, kernel_fa
 def test_a_gangadir_held_by_ganga_without_gangajupyter_is_explained(tmp_path: Path) -> None:
     """The ``ganga`` command (no GangaJupyter) holds the gangadir: the browser reads it, and an action says where
     to act instead of stealing the session's jobs."""
-    require_server()
     server = Server(tmp_path, "server")
     holder = subprocess.Popen(
         [sys.executable, "-c", "import ganga.ganga, sys; from ganga import *\n"

@@ -4,7 +4,6 @@ start``, which CI runs). Without a cluster these tests are skipped, except under
 Statuses are waited for by reading ``j.status`` only (``testlib.waiting``).
 """
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -16,31 +15,18 @@ from GangaCore.testlib.decorators import add_config
 from GangaJupyter.Lib.Display import render
 from GangaJupyter.Lib.Display.records import job_record
 from GangaJupyter.Lib.Slurm import scheduler_record
-from GangaJupyter.testlib.kernel import KernelSession
-from GangaJupyter.testlib.notebooks import ganga_home
+from GangaJupyter.testlib.needs import slurm_cluster_problem, unavailable
 from GangaJupyter.testlib.waiting import wait_until
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "slurm-cluster.sh"
 RUNTIME = [("Configuration", "RUNTIME_PATH", "GangaJupyter")]
 
 
-def cluster_problem() -> str:
-    if shutil.which("sinfo") is None:
-        return "Slurm is not installed"
-    up = subprocess.run(["sinfo", "-h", "-o", "%a %T"], capture_output=True, text=True)
-    if up.returncode != 0 or not up.stdout.startswith("up"):
-        return f"no Slurm cluster answers ({(up.stderr or up.stdout).strip()})"
-    return ""
-
-
 @pytest.fixture(autouse=True, scope="module")
 def slurm_cluster():
-    problem = cluster_problem()
+    problem = slurm_cluster_problem()
     if problem:
-        message = f"{problem}: start one with `sudo {SCRIPT} start`"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI is set: not skipping)")
-        pytest.skip(message)
+        unavailable("a Slurm cluster", problem)
 
 
 def card(job) -> str:
@@ -139,14 +125,6 @@ def test_monitoring_recovers_when_slurmctld_restarts(gpi):
     assert "survived" in Path(j.outputdir, "stdout").read_text()
 
 
-@pytest.fixture
-def kernel(tmp_path):
-    session = KernelSession(ganga_home(tmp_path / "home", runtime_path=False), str(tmp_path))
-    assert session.run("%load_ext GangaJupyter")["status"] == "ok"
-    yield session
-    session.close()
-
-
 def test_notebook_jobs_ganga_job_cells_and_kill_live_in_the_notebook(kernel):
     kernel.run(
         "nb = Job(application=NotebookApp(cells=['y = 6 * 7', 'print(y)'], outputs=['y']), backend=Slurm())\n"
@@ -169,7 +147,7 @@ def test_notebook_jobs_ganga_job_cells_and_kill_live_in_the_notebook(kernel):
     assert subprocess.run(["squeue", "-h", "-j", str(kernel.run_value("sleeper.backend.id"))], capture_output=True, text=True).stdout.strip() == ""  # really cancelled
 
 
-def test_resubmit_failed_subjobs_from_the_view(kernel, tmp_path):
+def test_resubmit_failed_subjobs_and_watch_them_again(kernel, tmp_path):
     marker = tmp_path / "second-try"
     script = f"if [ $0 = 1 ] && [ ! -e {marker} ]; then touch {marker}; exit 1; fi; echo ok $0"
     kernel.run(
@@ -179,8 +157,10 @@ def test_resubmit_failed_subjobs_from_the_view(kernel, tmp_path):
     )
     [view] = kernel.views()
     assert kernel.wait_for(lambda: view.state["status"] == "failed", timeout=90), kernel.statuses(view)
-    kernel.click(view, "resubmit")
-    assert kernel.wait_for(lambda: view.state["status"] == "completed", timeout=90), kernel.statuses(view)
+    kernel.run("j.resubmit()\nj")  # the settled view says how; the new one follows the resubmitted subjob
+    again = kernel.views()[-1]
+    assert again is not view
+    assert kernel.wait_for(lambda: again.state["status"] == "completed", timeout=90), kernel.statuses(again)
     assert kernel.run_value("[sj.status for sj in j.subjobs]") == ["completed"] * 3
     assert "ok 1" in kernel.run_value("open(j.subjobs[1].outputdir + 'stdout').read()")
 

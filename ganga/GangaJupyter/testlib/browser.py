@@ -1,10 +1,12 @@
 """Debian's Chromium as the tests and scripts start it (no browser download: the registries are all we reach)."""
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-CHROMIUM = "/usr/bin/chromium"
+#: ``$GANGAJUPYTER_CHROMIUM`` names another build (or, set to a missing path, simulates a machine without one).
+CHROMIUM = os.environ.get("GANGAJUPYTER_CHROMIUM", "/usr/bin/chromium")
 
 #: Without the background-networking flags Chromium keeps trying hosts it cannot reach.
 CHROMIUM_ARGS = [

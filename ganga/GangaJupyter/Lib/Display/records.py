@@ -17,6 +17,7 @@ from GangaCore.GPIDev.Base.Objects import GangaObject
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.Plugin import allPlugins
 
+from ..job_messages import Message, job_messages
 from ..Slurm import scheduler_record
 from ..statuses import ordered_counts
 
@@ -269,6 +270,9 @@ class JobRecord:
     backend: list[SchemaRow]
     notebook: NotebookSection | None = None
     scheduler: dict[str, Any] = field(default_factory=dict)  # what the batch system said (Slurm's record)
+    stdout_tail: str = ""  # the end of a finished job's stdout
+    messages: list[Message] = field(default_factory=list)  # what Ganga said about it in this kernel, oldest first
+    resubmit_hint: str = ""  # how to resubmit a finished job that failed (its view is static by then)
 
 
 MAX_GROUPED_FAILURES = 200
@@ -279,6 +283,11 @@ _TIMESTAMP_LABELS = (
     ("backend_running", "started"),
     ("final", "finished"),
 )
+
+
+MESSAGES_SHOWN = 50
+STDOUT_TAIL_LINES = 20
+FINISHED = ("completed", "failed", "killed")
 
 
 def format_duration(seconds: float) -> str:
@@ -298,6 +307,28 @@ def tail(path: str, lines: int, max_bytes: int = 65536) -> str:
     return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-lines:])
 
 
+def tail_any(path: str, lines: int, max_bytes: int = 65536) -> str:
+    """:func:`tail` of a plain or gzipped file; a gzipped one is read as a stream, never whole into memory."""
+    if not path.endswith(".gz"):
+        return tail(path, lines, max_bytes)
+    import gzip
+
+    kept = b""
+    with gzip.open(path, "rb") as handle:
+        while chunk := handle.read(max_bytes):
+            kept = (kept + chunk)[-max_bytes:]
+    return "\n".join(kept.decode("utf-8", errors="replace").splitlines()[-lines:])
+
+
+def _output_file(job: GangaObject, name: str) -> str | None:
+    outputdir = job.getOutputWorkspace(create=False).getPath()
+    for candidate in (name, name + ".gz"):
+        path = os.path.join(outputdir, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
 def job_file(job: GangaObject, name: str) -> str:
     """Where a job's file (``stdout``, ``stderr``) is now: in the backend's work directory while a Local job
     runs (as Ganga's own ``peek`` reads it), else in the output directory."""
@@ -305,15 +336,6 @@ def job_file(job: GangaObject, name: str) -> str:
     if workdir and os.path.isfile(os.path.join(workdir, name)):
         return os.path.join(workdir, name)
     return os.path.join(job.getOutputWorkspace(create=False).getPath(), name)
-
-
-def _stderr_path(job: GangaObject) -> str | None:
-    outputdir = job.getOutputWorkspace(create=False).getPath()
-    for name in ("stderr", "stderr.gz"):
-        path = os.path.join(outputdir, name)
-        if os.path.isfile(path):
-            return path
-    return None
 
 
 PYTHON_TRACEBACK = "Traceback (most recent call last):"
@@ -330,15 +352,10 @@ def error_excerpt(text: str, lines: int) -> str:
 
 
 def _read_stderr(job: GangaObject, lines: int) -> tuple[str, str]:
-    path = _stderr_path(job)
+    path = _output_file(job, "stderr")
     if path is None:
         return "", ""
-    if path.endswith(".gz"):
-        import gzip
-
-        with gzip.open(path, "rt", errors="replace") as handle:
-            return error_excerpt(handle.read()[-65536:], lines), path
-    return error_excerpt(tail(path, 2000), lines), path
+    return error_excerpt(tail_any(path, 2000), lines), path
 
 
 def error_summary(job: GangaObject) -> str:
@@ -358,7 +375,8 @@ def error_summary(job: GangaObject) -> str:
 
 
 def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
-    """Read a job (loading it, as any attribute access does) into a :class:`JobRecord`."""
+    """Read a job (loading it from the repository first) into a :class:`JobRecord`."""
+    job._loadObject()  # a job not loaded yet has only its index in memory: ``_data`` would be empty
     row = job_row(job, {})
     stamps = job.time.timestamps
     times = [(label, stamps[key]) for key, label in _TIMESTAMP_LABELS if key in stamps]
@@ -389,6 +407,15 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
 
     backend = job._data.get("backend")
     application = job._data.get("application")
+    is_notebook = getattr(application, "_name", "") == "NotebookApp"
+    stdout_tail = ""
+    if row.status in FINISHED and not len(subjobs) and not workspace_missing and not is_notebook:
+        stdout_path = _output_file(job, "stdout")
+        stdout_tail = tail_any(stdout_path, STDOUT_TAIL_LINES) if stdout_path else ""
+    resubmit_hint = ""
+    if row.status in ("failed", "killed") and not workspace_missing:
+        master, _, sub = row.fqid.partition(".")
+        resubmit_hint = f"jobs({master})" + (f".subjobs({sub})" if sub else "") + ".resubmit()"
     return JobRecord(
         row=row,
         times=times,
@@ -403,8 +430,11 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
         failure_groups=sorted(failure_groups.items(), key=lambda item: -len(item[1])),
         application=schema_rows(application) if application is not None else [],
         backend=schema_rows(backend) if backend is not None else [],
-        notebook=notebook_section(job, row, failed_job) if getattr(application, "_name", "") == "NotebookApp" else None,
+        notebook=notebook_section(job, row, failed_job) if is_notebook else None,
         scheduler=scheduler_record.read(job) if not len(subjobs) and row.status != "new" else {},
+        stdout_tail=stdout_tail,
+        messages=job_messages.for_job(row.fqid)[-MESSAGES_SHOWN:],
+        resubmit_hint=resubmit_hint,
     )
 
 

@@ -36,7 +36,10 @@ def environment() -> jinja2.Environment:
 
 def precompile() -> None:
     """Compile the templates now, so the first display in a notebook does not pay for it."""
-    for name in ("job.html.j2", "job_slice.html.j2", "table.html.j2", "files.html.j2", "object.html.j2", "notice.html.j2"):
+    for name in (
+        "job.html.j2", "job_slice.html.j2", "table.html.j2", "files.html.j2", "object.html.j2", "notice.html.j2",
+        "messages.html.j2",
+    ):  # fmt: skip
         environment().get_template(name)
 
 
@@ -76,3 +79,10 @@ def object_html(obj: Any) -> str:
 def notice_html(message: str, fix: str = "", level: str = "warning") -> str:
     """A short message for the notebook (``level``: info, warning or error)."""
     return _render("notice.html.j2", message=message, fix=fix, level=level)
+
+
+def messages_html(
+    title: str, rows: list[tuple[Any, int]], level: str = "warning", with_context: bool = False, hint: str = ""
+) -> str:
+    """Ganga's messages, ``(message, count)`` each: grouped warnings of a cell, or a log with times and jobs."""
+    return _render("messages.html.j2", title=title, rows=rows, level=level, with_context=with_context, hint=hint)

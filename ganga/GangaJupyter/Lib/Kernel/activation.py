@@ -121,6 +121,10 @@ def activate(shell: Any | None = None) -> None:
     global _activated
     install_repr_html()
     shell = shell or running_kernel()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from . import ganga_log
+
+        ganga_log.install(shell, in_cell=True)  # again after the bootstrap, which made Ganga's stderr handler
     if shell is not None and id(shell) not in _shells:
         _shells.add(id(shell))
         from GangaCore.Core.exceptions import GangaException
@@ -159,6 +163,10 @@ def load_extension(ipython: Any) -> None:
         ipython.push(_gpi_names())
         return
     if not ganga_started():
+        if getattr(ipython, "kernel", None) is not None:
+            from . import ganga_log
+
+            ganga_log.install(ipython, in_cell=True)  # Ganga's start-up lines belong to no cell either
         try:
             _start_ganga()
         except Exception as err:  # a failed start is told in the cell, not as a traceback

@@ -7,7 +7,8 @@ from typing import Any
 
 from GangaCore.Core.exceptions import GangaException
 from GangaCore.GPIDev.Base.Proxy import stripProxy
-from IPython.core.magic import Magics, cell_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .activation import notify
@@ -120,6 +121,41 @@ class GangaMagics(Magics):
         self.shell.run_cell(cell, store_history=False)
         for job_id in sorted(set(ganga.jobs.ids()) - before):  # the registry says which jobs are new
             display(ganga.jobs(job_id))
+
+
+    @magic_arguments()
+    @argument("job", nargs="?", default="", help="only the messages about this job (an id such as 3 or 3.7)")
+    @argument("-n", "--last", type=int, default=200, help="how many of the newest messages (default: 200)")
+    @line_magic
+    def ganga_log(self, line: str) -> None:
+        """Show what Ganga said in this kernel (its routine lines are not printed into cells), newest last.
+
+        Example: ``%ganga_log`` (everything), ``%ganga_log 3`` (job 3 and its subjobs), ``%ganga_log -n 20``.
+        """
+        from IPython.display import display
+
+        from ..Display.render import messages_html
+        from ..job_messages import job_messages
+
+        try:
+            args = parse_argstring(self.ganga_log, line)
+        except UsageError as err:
+            self._notice(f"%ganga_log: {err}", "Usage: %ganga_log [JOB] [-n N], e.g. %ganga_log 3 -n 50")
+            return
+        job = args.job.strip()
+        if job and not all(part.isdigit() for part in job.split(".")):
+            self._notice(f"%ganga_log: {job!r} is not a job id.", "Give a job id such as 3 or 3.7, or nothing for every message.")
+            return
+        messages = (job_messages.for_job(job) if job else job_messages.recent())[-max(args.last, 1):]
+        title = f"Ganga's messages about job {job}" if job else "Ganga's messages in this kernel"
+        title += f" (the newest {len(messages)})" if messages else ": none yet"
+        display(
+            {
+                "text/html": messages_html(title, [(m, 1) for m in messages], level="info", with_context=True),
+                "text/plain": "\n".join(f"{m.clock} {m.fqid or '-':>6} {m.level:<8} {m.text}" for m in messages) or title,
+            },
+            raw=True,
+        )
 
 
 def register(ipython: Any) -> None:

@@ -51,6 +51,10 @@ class StatusEvents:
         with self._lock:
             self._subscribers.pop(token, None)
 
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
     def _start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._run, name="GangaJupyter-status-events", daemon=True)

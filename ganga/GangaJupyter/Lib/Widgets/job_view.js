@@ -8,7 +8,7 @@ function el(tag, attrs = {}, text = "") {
 }
 const LABELS = { kill: "Kill", resubmit: "Resubmit", stdout: "Peek stdout", stderr: "Peek stderr", remove: "Remove" };
 const TITLES = { resubmit: "Resubmit the failed or killed subjobs (or the job itself when it is not split)" };
-const BUTTON = "margin:0 .4em .2em 0;padding:.1em .7em;border:1px solid #999;border-radius:3px;background:transparent;color:inherit;cursor:pointer;font-size:12px";
+const BUTTON = "margin:0 .4em .2em 0;padding:.1em .7em;border:1px solid var(--jp-border-color1, #999);border-radius:3px;background:transparent;color:inherit;cursor:pointer;font-size:12px";
 
 function render({ model, el: root }) {
   const card = el("div", { class: "gj-live-card" });
@@ -21,7 +21,10 @@ function render({ model, el: root }) {
 
   const showMessage = (text, level) => {
     message.textContent = text;
-    message.style.color = level === "error" ? "#d62828" : level === "success" ? "#2a6fb0" : "inherit";
+    // Text keeps the theme's colour (red text falls below 4.5:1 on dark themes); a bar marks errors and successes.
+    const mark = level === "error" ? "var(--jp-error-color1, #d62828)" : level === "success" ? "var(--jp-success-color1, #388e3c)" : "";
+    message.style.borderLeft = mark ? `3px solid ${mark}` : "";
+    message.style.paddingLeft = mark ? ".4em" : "";
   };
   const drawCard = () => { card.innerHTML = model.get("html"); };
   const drawActions = () => {

@@ -1,9 +1,13 @@
 """Live views of jobs and job slices: anywidget models updated from the status event stream.
 
 A view is displayed once, from the cell that asked for it, as one bundle: the widget, plus the static HTML and
-Ganga's text for front ends without widgets and for the saved notebook (updated when a job ends). Status
-changes reach a view on the event stream's thread, at most ``MAX_UPDATES_PER_SECOND`` renders per view;
-actions (kill, resubmit, peek, remove) arrive as widget messages on the kernel's own thread.
+Ganga's text for front ends without widgets. Once nothing in it can change by itself (its job finished, or no job
+of the slice is active), the view is no longer needed: its display becomes the static bundle alone, and the widget
+closes. So a saved, executed or exported notebook shows the same card everywhere (JupyterLab without saved
+widget state, nbconvert's HTML offline, GitHub), with no widget renderer to fetch. A job or slice that is
+already settled is displayed static at once. Status changes reach a view on the event stream's thread, at most
+``MAX_UPDATES_PER_SECOND`` renders per view; actions (kill, peek, ...) arrive as widget messages on the
+kernel's own thread.
 """
 from __future__ import annotations
 
@@ -105,15 +109,37 @@ class _Throttled:
             self.cpu_seconds += self._last_cost
 
 
-def _bundle(widget: JobWidget, html: str, text: str) -> dict[str, Any]:
-    """The widget for front ends with widgets, the static HTML and Ganga's text for everything else."""
-    view = widget._repr_mimebundle_()
-    data = dict(view[0] if isinstance(view, tuple) else view)
+class _NoWidget:
+    """A view's state before it shows a widget: a view settled when displayed never opens one (no comm, no
+    widget state in the notebook)."""
+
+    def __init__(self) -> None:
+        self.html, self.status, self.peek = "", "", ""
+        self.actions: list[str] = []
+        self.reply: dict[str, Any] = {}
+        self.notice: dict[str, Any] = {}
+
+    def widget(self) -> JobWidget:
+        return JobWidget(html=self.html, status=self.status, actions=self.actions)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def _bundle(widget: JobWidget | _NoWidget | None, html: str, text: str) -> dict[str, Any]:
+    """The widget for front ends with widgets (none once the view is settled), the static HTML and Ganga's
+    text for everything else."""
+    data: dict[str, Any] = {}
+    if isinstance(widget, JobWidget):
+        view = widget._repr_mimebundle_()
+        data.update(view[0] if isinstance(view, tuple) else view)
     data.update({"text/html": html, "text/plain": text})
     return data
 
 
 _views: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_shown: dict[str, Any] = {}  # what a live view shows ("job 3", "slice jobs") -> that view: one live view each
+_shown_lock = threading.Lock()
 
 
 def live_views() -> list[Any]:
@@ -121,27 +147,72 @@ def live_views() -> list[Any]:
     return list(_views)
 
 
-class LiveJobView:
+def _take_over(key: str, view: Any) -> None:
+    """``view`` is now the live view of ``key``: the one shown before (a re-run cell, a display in a loop) stops
+    following and keeps its last card, so views never pile up."""
+    with _shown_lock:
+        previous, _shown[key] = _shown.get(key), view
+    if previous is not None and previous is not view:
+        previous.settle()
+
+
+def _forget(key: str, view: Any) -> None:
+    with _shown_lock:
+        if _shown.get(key) is view:
+            del _shown[key]
+
+
+class _LiveDisplay:
+    """What job and slice views share: one display, following the event stream until it settles."""
+
+    key = ""  # what it shows ("job 3", "slice jobs"): one live view each
+
+    def __init__(self) -> None:
+        self.widget: JobWidget | _NoWidget = _NoWidget()
+        self._handle: Any = None
+        self._token: int | None = None
+        self._lock = threading.RLock()  # the event thread and the kernel thread (after an action) both refresh
+        self.settled = False
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def bundle(self, static: bool = False) -> dict[str, Any]:
+        return _bundle(None if static else self.widget, self.widget.html, self.text())
+
+    def settle(self) -> None:
+        """Leave the static bundle in the display, as it is now, and stop following (the view ended, or a newer
+        view of the same thing took over)."""
+        with self._lock:
+            if not self.settled and self._handle is not None:
+                self._handle.update(self.bundle(static=True), raw=True)  # what the saved notebook keeps
+            self.release()
+
+    def release(self) -> None:
+        """Stop following and close the widget; the display keeps its last bundle."""
+        self.settled = True
+        if self._token is not None:
+            status_events.unsubscribe(self._token)
+        _views.discard(self)
+        _forget(self.key, self)
+        self.widget.close()
+
+
+class LiveJobView(_LiveDisplay):
     """The live view of one job (or subjob)."""
 
     def __init__(self, job: Any):
+        super().__init__()
         self.impl = stripProxy(job)
         self.fqid = self.impl.getFQID(".")
+        self.key = f"job {self.fqid}"
         self._subjob_prefix = self.fqid + "."
-        self.widget = JobWidget()
-        self.widget.observe(self._on_request, names="request")
         self._history: deque[tuple[float, int]] = deque(maxlen=120)
         self._throttle = _Throttled(self.refresh)
-        self._handle = None
         self._last_status = None
         self._process: dict[str, Any] = {}
-        self._refreshing = threading.Lock()  # the event thread and the kernel thread (after an action) both refresh
         self.updated_at: list[tuple[str, float]] = []  # (status, time shown): what benchmarks and tests read
         self._batch_cpu = 0.0
-        self.refresh()
-        self._token = status_events.subscribe(self._on_batch)
-        watch_job(self.impl)
-        _views.add(self)
 
     def cpu_seconds(self) -> float:
         """CPU time this view has cost: its renders and its share of the event batches."""
@@ -155,12 +226,24 @@ class LiveJobView:
     def show(self) -> None:
         from IPython.display import display
 
-        self._handle = display(self.bundle(), raw=True, display_id=True)
+        self._token = status_events.subscribe(self._on_batch)  # before the first render: no change is missed
+        with self._lock:
+            self.refresh()
+            if self._last_status in FINAL:
+                display(self.bundle(static=True), raw=True)
+                self.release()
+                return
+            self.widget = self.widget.widget()
+            self.widget.observe(self._on_request, names="request")
+            watch_job(self.impl)
+            _views.add(self)
+            self._handle = display(self.bundle(), raw=True, display_id=True)
+        _take_over(self.key, self)
 
-    def bundle(self) -> dict[str, Any]:
+    def text(self) -> str:
         from IPython.lib.pretty import pretty
 
-        return _bundle(self.widget, self.widget.html, pretty(addProxy(self.impl)))
+        return pretty(addProxy(self.impl))
 
     # ------------------------------------------------------------- updates
     def _on_batch(self, batch: Batch) -> None:
@@ -172,8 +255,9 @@ class LiveJobView:
         self._batch_cpu += (time.thread_time() - started) - (self._throttle.cpu_seconds - rendered)
 
     def refresh(self) -> None:
-        with self._refreshing:
-            self._refresh()
+        with self._lock:
+            if not self.settled:
+                self._refresh()
 
     def _refresh(self) -> None:
         try:
@@ -186,9 +270,10 @@ class LiveJobView:
         self.widget.status = status
         self.widget.actions = self._actions(status)
         self.updated_at.append((status, time.time()))
-        if self._last_status is not None and self._last_status not in FINAL and status in FINAL:
-            self._ended(status)
+        ended = self._last_status is not None and self._last_status not in FINAL and status in FINAL
         self._last_status = status
+        if ended and self._handle is not None:
+            self._ended(status)
 
     def _live_info(self, status: str, row: records.JobRow) -> dict[str, Any]:
         info: dict[str, Any] = {}
@@ -242,8 +327,7 @@ class LiveJobView:
         text = f"Job {self.fqid} {status} at {when}."
         self.widget.reply = {"text": text, "level": "success" if status == "completed" else "error", "id": when}
         self.widget.notice = {"title": f"Ganga job {self.fqid} {status}", "body": self.impl.name or text, "id": when}
-        if self._handle is not None:
-            self._handle.update(self.bundle(), raw=True)  # the saved notebook keeps the final state
+        self.settle()
 
     def _gone(self) -> None:
         self.widget.status = "removed"
@@ -251,21 +335,28 @@ class LiveJobView:
         self.widget.html = render.notice_html(
             f"Job {self.fqid} no longer exists (it was removed, possibly from another Ganga session).", level="info"
         )
-        status_events.unsubscribe(self._token)
+        if self._handle is not None:
+            self._handle.update(
+                {"text/html": self.widget.html, "text/plain": f"Job {self.fqid} no longer exists."}, raw=True
+            )
+        self.release()
 
     # ------------------------------------------------------------- actions (the kernel's own thread)
     def _on_request(self, change: dict[str, Any]) -> None:
         request = change["new"] or {}
         action = request.get("action")
-        try:
-            text, level = ACTIONS[action](self)
-        except KeyError:
-            text, level = f"Unknown action {action!r}.", "error"
-        except Exception as err:  # a Ganga refusal is told in the view, never as a traceback
-            text, level = f"{action} failed: {err}", "error"
-        self.widget.reply = {"text": text, "level": level, "id": request.get("id")}
-        if action != "remove":
-            self.refresh()
+        with self._lock:  # the reply is sent before a status change the action caused settles the view
+            try:
+                text, level = ACTIONS[action](self)
+            except KeyError:
+                text, level = f"Unknown action {action!r}.", "error"
+            except Exception as err:  # a Ganga refusal is told in the view, never as a traceback
+                text, level = f"{action} failed: {err}", "error"
+            self.widget.reply = {"text": text, "level": level, "id": request.get("id")}
+            if action == "remove" and level == "success":
+                self._gone()
+            else:
+                self.refresh()
 
     def kill(self) -> tuple[str, str]:
         return job_actions.kill(addProxy(self.impl))
@@ -288,9 +379,7 @@ class LiveJobView:
         return f"Last {PEEK_LINES} lines of {name} of job {target.getFQID('.')}, read at {time.strftime('%H:%M:%S')}.", "info"
 
     def remove(self) -> tuple[str, str]:
-        reply = job_actions.remove(addProxy(self.impl))
-        self._gone()
-        return reply
+        return job_actions.remove(addProxy(self.impl))
 
 
 ACTIONS = {
@@ -302,38 +391,46 @@ ACTIONS = {
 }
 
 
-class LiveSliceView:
-    """A live table of a job slice: statuses and counts follow the event stream."""
+class LiveSliceView(_LiveDisplay):
+    """A live table of a job slice: statuses and counts follow the event stream while any of its jobs is active."""
 
     def __init__(self, job_slice: Any):
+        super().__init__()
         self.impl = stripProxy(job_slice)
         self.proxy = job_slice
-        self.widget = JobWidget()
         self._throttle = _Throttled(self.refresh)
-        self._handle = None
-        self._static_html = ""
-        self.refresh()
-        self._static_html = self.widget.html
-        self._token = status_events.subscribe(self._on_batch)
+        self._active = False
 
     def show(self) -> None:
         from IPython.display import display
 
-        self._handle = display(self.bundle(), raw=True, display_id=True)
+        self._token = status_events.subscribe(self._on_batch)
+        with self._lock:
+            self.refresh()
+            if not self._active:
+                display(self.bundle(static=True), raw=True)
+                self.release()
+                return
+            self.widget = self.widget.widget()
+            self._handle = display(self.bundle(), raw=True, display_id=True)
+        _take_over(self.key, self)
 
-    def bundle(self) -> dict[str, Any]:
+    def text(self) -> str:
         from IPython.lib.pretty import pretty
 
-        return _bundle(self.widget, self.widget.html, pretty(self.proxy))
+        return pretty(self.proxy)
 
     def _on_batch(self, batch: Batch) -> None:
         self._throttle.request()
 
     def refresh(self) -> None:
-        page = records.slice_page(self.impl, settings.option("page_size"))
-        self.widget.html = render.job_slice_html(self.impl, settings.option("page_size"), page=page)
-        self.widget.status = ",".join(f"{n} {s}" for s, n in page.status_counts)
-        settled = not any(s in ACTIVE for s, _ in page.status_counts)
-        if self._handle is not None and settled and self.widget.html != self._static_html:
-            self._static_html = self.widget.html
-            self._handle.update(self.bundle(), raw=True)  # once everything has ended, the saved notebook has it
+        with self._lock:
+            if self.settled:
+                return
+            page = records.slice_page(self.impl, settings.option("page_size"))
+            self.key = f"slice {page.title}"
+            self.widget.html = render.job_slice_html(self.impl, settings.option("page_size"), page=page)
+            self.widget.status = ",".join(f"{n} {s}" for s, n in page.status_counts)
+            self._active = any(s in ACTIVE for s, _ in page.status_counts)
+            if self._handle is not None and not self._active:
+                self.settle()  # everything ended

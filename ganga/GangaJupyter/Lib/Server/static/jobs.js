@@ -32,6 +32,28 @@
     message.classList.toggle("gj-error", !!isError);
   }
 
+  // An iframe does not inherit JupyterLab's CSS variables: in JupyterLab's or Notebook 7's iframe (same origin),
+  // copy the parent's --jp- variables and colour scheme, and again whenever the user switches the theme.
+  function followJupyterTheme() {
+    let parent = null;
+    try {
+      if (window.parent !== window) parent = window.parent.document;
+    } catch (err) {
+      return;  // framed by another origin: keep our own colours
+    }
+    if (!parent || !parent.body) return;
+    const copy = () => {
+      const theme = parent.defaultView.getComputedStyle(parent.documentElement);
+      const root = document.documentElement.style;
+      for (const name of theme) {
+        if (name.startsWith("--jp-")) root.setProperty(name, theme.getPropertyValue(name));
+      }
+      if (parent.body.dataset.jpThemeLight) root.colorScheme = parent.body.dataset.jpThemeLight === "false" ? "dark" : "light";
+    };
+    copy();
+    new MutationObserver(copy).observe(parent.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
+  }
+
   function colour(status) { return colours[status] || "#6a4c93"; }
 
   function badge(status) {
@@ -133,7 +155,7 @@
     }
     tr.append(
       el("td", { className: "gj-id", textContent: job.id }),
-      el("td", { className: "gj-name", textContent: job.name, title: job.comment || job.name }),
+      el("td", { className: "gj-name", textContent: job.name, title: job.comment ? job.name + "\n" + job.comment : job.name }),
       el("td", { className: "gj-status-cell" }, badge(job.status)),
       subjobs,
       el("td", { textContent: job.application }),
@@ -249,6 +271,7 @@
   document.getElementById("gj-prev").addEventListener("click", () => { state.page -= 1; refresh(); });
   document.getElementById("gj-next").addEventListener("click", () => { state.page += 1; refresh(); });
 
+  followJupyterTheme();
   refresh();
   sessionInfo();
   const events = new EventSource(api + "events", { withCredentials: true });
