@@ -103,10 +103,10 @@ setup(
     },
     data_files=[("etc/jupyter/jupyter_server_config.d", ["jupyter-config/jupyter_server_config.d/gangajupyter.json"])],
     cmdclass={"build_py": build_py_with_labextension},
-    install_requires=["ganga>=8.7.12", "jinja2>=3.0", "bleach>=6", "ipython>=8.0", "ipywidgets>=8", "anywidget>=0.9", "watchdog>=3", "psutil>=5", "nbformat>=5.9", "nbclient>=0.9", "ipykernel>=6.25", "jupyter_server>=2.4"],
+    install_requires=["ganga>=8.7.12", "jinja2>=3.0", "nh3>=0.2.14", "ipython>=8.0", "ipywidgets>=8", "anywidget>=0.9", "watchdog>=3", "psutil>=5", "nbformat>=5.9", "nbclient>=0.9", "ipykernel>=6.25", "jupyter_server>=2.4"],
     extras_require={
         "test": [
-            "pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6.25", "nbconvert>=7", "htcondor>=24", "papermill>=2.4",
+            "pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6.25", "nbconvert>=7", "htcondor>=24", "papermill>=2.4", "hypothesis>=6",
         ],
         "htcondor": ["htcondor>=24"],  # the HTCondor backend (its htcondor2 module)
         "browser": ["jupyterlab>=4", "notebook>=7", "playwright>=1.40"],

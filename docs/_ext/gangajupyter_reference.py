@@ -1,12 +1,15 @@
 """Sphinx directives that document GangaJupyter from its code, so the reference cannot drift from it.
 
 ``.. gpi-classes::`` lists every Ganga plugin class defined by GangaJupyter (docstring, schema, methods);
-``.. jupyter-config::`` lists the ``[Jupyter]`` options with their defaults and documentation.
+``.. jupyter-config::`` lists the ``[Jupyter]`` options with their defaults and documentation;
+``.. gangajupyter-bad-input::`` tables the bad-input corpus (``ganga/GangaJupyter/test/bad_input``).
 """
 from __future__ import annotations
 
 import inspect
 import pkgutil
+import sys
+from pathlib import Path
 
 from docutils import nodes
 from docutils.statemachine import StringList
@@ -97,8 +100,44 @@ class GangaOptions(_RstDirective):
         return self.render(lines + [""])
 
 
+class BadInput(SphinxDirective):
+    """The bad-input corpus as a table: area, case, input, outcome. Built as nodes, not reStructuredText, since
+    the inputs are full of markup characters (``<value>``, ``*``, ``|``)."""
+
+    def run(self):
+        tests = Path(__file__).resolve().parents[2] / "ganga" / "GangaJupyter" / "test"
+        if str(tests) not in sys.path:
+            sys.path.insert(0, str(tests))
+        from bad_input import all_cases
+
+        cases = sorted(all_cases(), key=lambda c: (c.area, c.id))
+        columns = [("area", 12), ("case", 22), ("input", 33), ("outcome", 33)]
+        table = nodes.table(classes=["gangajupyter-bad-input"])
+        group = nodes.tgroup(cols=len(columns))
+        table += group
+        group += [nodes.colspec(colwidth=width) for _name, width in columns]
+
+        def row(cells: list[nodes.Node]) -> nodes.row:
+            line = nodes.row()
+            for cell in cells:
+                entry = nodes.entry()
+                entry += nodes.paragraph("", "", cell)
+                line += entry
+            return line
+
+        group += nodes.thead("", row([nodes.Text(name) for name, _width in columns]))
+        body = nodes.tbody()
+        for case in cases:
+            body += row([nodes.Text(case.area), nodes.literal(text=case.id), nodes.Text(case.input),
+                         nodes.Text(case.outcome)])
+        group += body
+        count = nodes.paragraph(text=f"{len(cases)} cases, each run by test_bad_input_corpus.py.")
+        return [count, table]
+
+
 def setup(app):
     app.add_directive("gpi-classes", GpiClasses)
     app.add_directive("jupyter-config", JupyterConfig)
     app.add_directive("ganga-options", GangaOptions)
+    app.add_directive("gangajupyter-bad-input", BadInput)
     return {"parallel_read_safe": True, "version": "1"}

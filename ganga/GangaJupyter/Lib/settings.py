@@ -74,10 +74,38 @@ def create_section() -> None:
 
 
 def option(name: str) -> Any:
-    """The value of ``[Jupyter] name``, or its default when Ganga started before the section could be made."""
+    """The value of ``[Jupyter] name``, or its default when Ganga started before the section could be made or
+    when the value set is of the wrong kind (see :func:`checked`)."""
     from GangaCore.Utility.Config import getConfig
 
     try:
-        return getConfig(SECTION)[name]
+        value = getConfig(SECTION)[name]
     except Exception:  # section missing: GangaJupyter was imported after Ganga bootstrapped
         return OPTIONS[name][0]
+    return checked(name, value)
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def checked(name: str, value: Any) -> Any:
+    """``value`` when it suits ``[Jupyter] name`` (the default's type; numbers at least 1), else the default, with
+    one warning per bad value saying how to fix it: a typo in .gangarc must not break every display."""
+    default = OPTIONS[name][0]
+    if isinstance(default, bool):
+        ok, what = isinstance(value, bool), "True or False"
+    elif isinstance(default, int):
+        ok, what = isinstance(value, int) and not isinstance(value, bool) and value >= 1, "a whole number of at least 1"
+    else:
+        ok, what = isinstance(value, str), "a string"
+    if ok:
+        return value
+    if (name, repr(value)) not in _warned:
+        _warned.add((name, repr(value)))
+        from GangaCore.Utility.logging import getLogger
+
+        getLogger().warning(
+            "[Jupyter] %s = %.80r is not %s: using %r. Set it in .gangarc, or config['Jupyter']['%s'] = ...",
+            name, value, what, default, name,
+        )
+    return default

@@ -336,9 +336,11 @@ def test_kernel_and_browser_act_at_once_then_hand_over(tmp_path: Path, kernel_fa
         orphan = kernel.run_value("orphan.id")
         server.wait_status(orphan, "running")
         kernel.close(graceful=True)
-        # The page open (its event stream) while a job runs and nobody monitors it: the helper starts by itself.
+        # The page open (its event stream) while a job runs and nobody monitors it: the stream asks the page to
+        # POST api/monitor (a GET starts no process), and the helper starts.
         with urllib.request.urlopen(f"{server.url}/gangajupyter/api/events?token={TOKEN}", timeout=60) as events:
-            assert events.readline().startswith(b"event: change")
+            assert b"event: monitor\n" in [events.readline() for _ in range(4)]
+            assert server.api("monitor", "POST")[1]["ok"]
             deadline = time.monotonic() + 60
             while not server.api("status")[1]["sessions"] and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -389,6 +391,8 @@ def test_a_gangadir_held_by_ganga_without_gangajupyter_is_explained(tmp_path: Pa
         # The page open on its active job does not start a helper again and again.
         with urllib.request.urlopen(f"{server.url}/gangajupyter/api/events?token={TOKEN}", timeout=60) as events:
             assert events.readline().startswith(b"event: change")
+            for _ in range(3):  # what the page would POST if the stream asked it to
+                assert server.api("monitor", "POST")[1]["message"] == "nothing to start"
             time.sleep(20)  # longer than the page's 15 s keep-alive, when it looks again
         log = (Path(server.env["HOME"]) / "gangadir" / "jupyter" / "helper.log").read_text()
         assert log.count("another Ganga session holds this gangadir") == 1, log[-3000:]

@@ -43,3 +43,12 @@ def test_gangarc_sets_the_slurm_poll_period_ganga_never_declared(tmp_path):
     code = "import ganga.ganga\nfrom ganga import config\nprint('poll', config['PollThread']['Slurm'])"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert "poll 3" in out.stdout, out.stderr[-2000:]
+
+
+def test_sbatch_gets_a_name_safe_in_its_quotes_and_the_job_keeps_its_own(gpi):
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    j = gpi.Job(name="it's'; touch /tmp/gj-pwned; '", backend=gpi.Slurm())
+    job = stripProxy(j)
+    assert job.backend._getLegalJobName(job) == "it_s___touch__tmp_gj-pwned___"
+    assert j.name == "it's'; touch /tmp/gj-pwned; '"

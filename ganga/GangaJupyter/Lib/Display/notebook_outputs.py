@@ -1,7 +1,9 @@
 """Cell outputs of an executed notebook, made safe for the job view.
 
-Text is escaped by the templates; HTML outputs are cleaned with bleach (tables and text markup survive, scripts,
-styles and event handlers do not); images become data URIs after checking they are base64.
+Text is escaped by the templates; HTML outputs are cleaned with nh3 against an allow-list (tables and text markup
+survive; scripts, styles, event handlers, ``javascript:`` URLs and ``class`` do not: a notebook's output must not
+dress itself in JupyterLab's own classes such as ``jp-Dialog``); images, SVG included, become data URIs after
+checking they are base64, so an SVG is only ever shown through ``<img>``, where it runs no script.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import bleach
+import nh3
 
 from .records import strip_ansi
 
@@ -19,7 +21,8 @@ ALLOWED_TAGS = {
     "hr", "i", "li", "ol", "p", "pre", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
     "thead", "tr", "u", "ul",
 }
-ALLOWED_ATTRIBUTES = {"*": ["class", "title"], "td": ["colspan", "rowspan"], "th": ["colspan", "rowspan"], "a": ["href"]}
+ALLOWED_ATTRIBUTES = {"*": {"title"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}, "a": {"href"}}
+URL_SCHEMES = {"http", "https", "mailto"}
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
 
 
@@ -36,8 +39,13 @@ class Cell:
     outputs: list[Output]
 
 
+def clean_html(html: str) -> str:
+    """Notebook output HTML reduced to :data:`ALLOWED_TAGS` and :data:`ALLOWED_ATTRIBUTES`."""
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES)
+
+
 def _text(value: Any) -> str:
-    return "".join(value) if isinstance(value, list) else str(value)
+    return "".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def convert_output(out: dict[str, Any]) -> Output | None:
@@ -45,8 +53,12 @@ def convert_output(out: dict[str, Any]) -> Output | None:
     if kind == "stream":
         return Output("text", _text(out.get("text", "")))
     if kind == "error":
-        return Output("error", strip_ansi("\n".join(out.get("traceback", []))) or f"{out.get('ename')}: {out.get('evalue')}")
-    data = out.get("data", {})
+        traceback = out.get("traceback")
+        text = "\n".join(map(str, traceback)) if isinstance(traceback, list) else ""
+        return Output("error", strip_ansi(text) or f"{out.get('ename')}: {out.get('evalue')}")
+    data = out.get("data")
+    if not isinstance(data, dict):  # a worker's file is not trusted to be well-formed
+        return None
     for mime in IMAGE_TYPES:
         if mime in data:
             payload = _text(data[mime])
@@ -57,8 +69,7 @@ def convert_output(out: dict[str, Any]) -> Output | None:
             if _BASE64.match(payload):
                 return Output("image", f"data:{mime};base64,{''.join(payload.split())}")
     if "text/html" in data:
-        cleaned = bleach.clean(_text(data["text/html"]), tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, strip=True)
-        return Output("html", cleaned)
+        return Output("html", clean_html(_text(data["text/html"])))
     if "text/plain" in data:
         return Output("text", _text(data["text/plain"]))
     return None

@@ -6,9 +6,12 @@ every object per call (quadratic over a table), so :class:`LoadedSet` reads the 
 """
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
+import stat
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
@@ -20,6 +23,7 @@ from GangaCore.Utility.Plugin import allPlugins
 from ..job_messages import Message, job_messages
 from ..Slurm import scheduler_record
 from ..statuses import ordered_counts
+from ..text import shorten
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -112,8 +116,8 @@ def job_row(obj: GangaObject | None, index: Mapping[str, Any]) -> JobRow:
         return JobRow(
             fqid=obj.getFQID("."),
             status=obj._data.get("status") or "unknown",
-            name=obj._data.get("name") or "",
-            comment=obj._data.get("comment") or "",
+            name=shorten(str(obj._data.get("name") or "")),
+            comment=shorten(str(obj._data.get("comment") or "")),
             application=getattr(obj._data.get("application"), "_name", ""),
             backend=getattr(backend, "_name", ""),
             host=str(getattr(backend, "actualCE", "") or ""),
@@ -124,8 +128,8 @@ def job_row(obj: GangaObject | None, index: Mapping[str, Any]) -> JobRow:
     return JobRow(
         fqid=str(index.get("display:fqid", index.get("id", "?"))),
         status=index.get("status") or "unknown",
-        name=index.get("name") or "",
-        comment=index.get("comment") or "",
+        name=shorten(str(index.get("name") or "")),
+        comment=shorten(str(index.get("comment") or "")),
         application=plugin_name(index.get("display:application", "")),
         backend=plugin_name(index.get("display:backend", "")),
         host=str(index.get("display:backend.actualCE", "") or ""),
@@ -249,6 +253,7 @@ class NotebookSection:
     failure_job: str
     cells: list[Any]
     truncated: bool
+    notice: str = ""  # why the executed notebook is not shown (too big, unreadable)
 
 
 @dataclass(frozen=True)
@@ -297,27 +302,84 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+MAX_GZ_READ = 64 << 20  # a gzip bomb of 10 GB of zeros takes minutes to stream: stop after this much
+
+
+class _Unreadable(Exception):
+    """A job file that is not shown; the message says why."""
+
+
+def _open_job_file(path: str) -> int:
+    """A descriptor for a regular file inside the folder it is listed in: a worker node that writes into the
+    gangadir could otherwise point ``stderr`` at the user's own private files, or at a FIFO that blocks."""
+    name = os.path.basename(path)
+    folder = os.path.realpath(os.path.dirname(path))
+    real = os.path.realpath(path)
+    if os.path.commonpath([real, folder]) != folder:
+        raise _Unreadable(f"({name} is a link to a file outside the job's folder: not shown)")
+    fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _Unreadable(f"({name} is not a regular file: not shown)")
+    return fd
+
+
+def _last_lines(data: bytes, lines: int) -> str:
+    text = data.decode("utf-8", errors="replace").replace("\0", "\ufffd")  # NULs stop some terminals and parsers
+    return "\n".join(text.splitlines()[-lines:])
+
+
 def tail(path: str, lines: int, max_bytes: int = 65536) -> str:
     """The last ``lines`` lines of a text file, reading at most ``max_bytes`` from its end."""
-    with open(path, "rb") as handle:
+    try:
+        fd = _open_job_file(path)
+    except _Unreadable as why:
+        return str(why)
+    with os.fdopen(fd, "rb") as handle:
         handle.seek(0, os.SEEK_END)
         size = handle.tell()
         handle.seek(max(0, size - max_bytes))
-        data = handle.read()
-    return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-lines:])
+        data = handle.read(max_bytes)
+    return _last_lines(data, lines)
 
 
 def tail_any(path: str, lines: int, max_bytes: int = 65536) -> str:
-    """:func:`tail` of a plain or gzipped file; a gzipped one is read as a stream, never whole into memory."""
+    """:func:`tail` of a plain or gzipped file, or a line saying why it is not shown. A gzipped one is streamed,
+    at most :data:`MAX_GZ_READ` decompressed bytes of it; the answer is kept per version (mtime, size) of the
+    file, so the failed subjobs of a view are not decompressed again on every render."""
+    try:
+        info = os.stat(path)
+    except OSError as err:
+        return f"({os.path.basename(path)} could not be read: {err.strerror})"
+    try:
+        return _cached_tail(path, info.st_mtime_ns, info.st_size, lines, max_bytes)
+    except OSError as err:
+        return f"({os.path.basename(path)} could not be read: {err.strerror or err})"
+
+
+@functools.lru_cache(maxsize=256)  # 256 tails of at most 64 KB each
+def _cached_tail(path: str, mtime_ns: int, size: int, lines: int, max_bytes: int) -> str:
     if not path.endswith(".gz"):
         return tail(path, lines, max_bytes)
     import gzip
 
-    kept = b""
-    with gzip.open(path, "rb") as handle:
-        while chunk := handle.read(max_bytes):
-            kept = (kept + chunk)[-max_bytes:]
-    return "\n".join(kept.decode("utf-8", errors="replace").splitlines()[-lines:])
+    try:
+        fd = _open_job_file(path)
+    except _Unreadable as why:
+        return str(why)
+    name = os.path.basename(path)
+    kept, read, note = b"", 0, ""
+    with os.fdopen(fd, "rb") as raw, gzip.open(raw, "rb") as handle:
+        try:
+            while chunk := handle.read(max_bytes):
+                kept = (kept + chunk)[-max_bytes:]
+                read += len(chunk)
+                if read >= MAX_GZ_READ:
+                    note = f"({name} larger than {MAX_GZ_READ >> 20} MB: showing what was read)"
+                    break
+        except (EOFError, OSError, zlib.error):  # cut short or not gzip at all (a worker stopped mid-write)
+            note = f"({name} is damaged: showing what could be read)"
+    return "\n".join(filter(None, [_last_lines(kept, lines), note]))
 
 
 def _output_file(job: GangaObject, name: str) -> str | None:
@@ -441,21 +503,31 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
 def notebook_section(job: GangaObject, row: JobRow, failed_job: GangaObject | None) -> NotebookSection | None:
     """The NotebookApp part of a job view; the worker's files are read through NotebookApp's public helpers."""
     from ..NotebookApp import worker_files
-    from .notebook_outputs import convert_cells
 
     if row.status == "running" and not row.n_subjobs:
         return NotebookSection(worker_files.running_progress(job, job_file(job, "stdout")), None, "", [], False)
     if failed_job is not None:
         report = worker_files.read_report(failed_job) or {}
-        cells, truncated = convert_cells(worker_files.executed_cells(failed_job) or [])
+        cells, truncated, notice = _executed(failed_job)
         failure = report.get("error")
         if failure and failure.get("kind") == "cell" and failure.get("cell"):
             cells = [c for c in cells if c.number == failure["cell"]]  # only the failing cell's outputs
-        return NotebookSection(None, failure, failed_job.getFQID("."), cells if failure else [], truncated)
+        return NotebookSection(None, failure, failed_job.getFQID("."), cells if failure else [], truncated, notice)
     if row.status == "completed" and not row.n_subjobs:
-        cells, truncated = convert_cells(worker_files.executed_cells(job) or [])
-        return NotebookSection(None, None, "", cells, truncated)
+        return NotebookSection(None, None, "", *_executed(job))
     return None
+
+
+def _executed(job: GangaObject) -> tuple[list[Any], bool, str]:
+    """The executed notebook's cells made safe, whether they were cut, and why they are missing if they are."""
+    from ..NotebookApp import worker_files
+    from .notebook_outputs import convert_cells
+
+    try:
+        cells = worker_files.executed_cells(job) or []
+    except worker_files.WorkerFileError as err:
+        return [], False, str(err)
+    return (*convert_cells(cells), "")
 
 
 @dataclass(frozen=True)

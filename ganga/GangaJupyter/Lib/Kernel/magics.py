@@ -26,6 +26,20 @@ def _names(text: str) -> list[str]:
     return names
 
 
+def check_split(split: Any) -> Any:
+    """``--split`` as NotebookSweep takes it: a non-empty list of dicts, or a dict of non-empty value lists."""
+    if isinstance(split, list) and split and all(isinstance(point, dict) for point in split):
+        return split
+    if isinstance(split, dict) and split and all(
+        isinstance(values, (list, tuple, range)) and len(values) for values in split.values()
+    ):
+        return split
+    raise MagicInputError(
+        f"--split {split!r:.80} is not a sweep: give a list of parameter dicts (\"[{{'x': 1}}, {{'x': 2}}]\") or a "
+        "dict of value lists (\"{'x': [1, 2]}\")"
+    )
+
+
 def pickle_inputs(namespace: dict[str, Any], names: list[str]) -> bytes:
     """The named variables, pickled; refuses missing or unpicklable ones with the reason."""
     missing = [n for n in names if n not in namespace]
@@ -85,7 +99,7 @@ class GangaMagics(Magics):
         try:
             backend = self._evaluate("--backend", args.backend, "backends", "a Ganga backend such as Local()")
             parameters = self._evaluate("--parameters", args.parameters, dict, "a dict") if args.parameters else {}
-            split = self._evaluate("--split", args.split, (list, dict), "a list of dicts or a dict of lists") if args.split else None
+            split = check_split(self._evaluate("--split", args.split, (list, dict), "a list of dicts or a dict of lists")) if args.split else None
             inputs = _names(args.inputs)
             app = ganga.NotebookApp(cells=[cell], outputs=_names(args.outputs), parameters=parameters)
             if args.kernel:

@@ -91,6 +91,8 @@ class NotebookApp(IPrepareApp):
         for name in self.outputs:
             if not name.isidentifier():
                 raise NotebookAppError(f"NotebookApp: output {name!r} is not a Python variable name")
+        if self.timeout is not None and self.timeout < 1:
+            raise NotebookAppError(f"NotebookApp: timeout={self.timeout} is not a time; give the seconds each cell may run (at least 1), or None")
         if self.inputs_file and not os.path.isfile(self.inputs_file):
             raise NotebookAppError(f"NotebookApp: the inputs file {self.inputs_file!r} does not exist")
         return nb

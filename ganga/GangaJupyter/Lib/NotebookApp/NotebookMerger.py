@@ -12,8 +12,11 @@ from ..Worker import notebook_runner
 class NotebookMerger(IMerger):
     """Merge the ``outputs`` of every subjob of a NotebookApp sweep into the master's output directory.
 
-    The merged file (``gangajupyter_outputs.pkl``) holds a list with one dict of variables per subjob, in subjob
-    order; ``j.application.results()`` on the master returns the same list.
+    The merged file (``gangajupyter_outputs.pkl``) is a pickled list with each subjob's outputs file, in subjob
+    order, as bytes: nothing is unpickled here. A worker node may write straight into the gangadir (HTCondor
+    ``spool=False``, Slurm on a shared filesystem), and merging runs without asking in whichever session
+    completes the job (possibly the Jobs browser's helper). ``j.application.results()`` on the master unpickles
+    them, when the user asks.
     """
 
     _schema = IMerger._schema.inherit_copy()
@@ -28,6 +31,6 @@ class NotebookMerger(IMerger):
         merged = []
         for path in file_list:
             with open(path, "rb") as handle:
-                merged.append(pickle.load(handle))
+                merged.append(handle.read())
         with open(output_file, "wb") as handle:
             pickle.dump(merged, handle)

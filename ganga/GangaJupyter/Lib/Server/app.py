@@ -5,8 +5,12 @@ Routes (all behind Jupyter's authentication; POST also behind its XSRF check), u
 * ``gangajupyter/jobs``: the page (also what the JupyterLab / Notebook 7 extension shows in an iframe);
 * ``gangajupyter/api/status``: whether the extension runs and where the repository is;
 * ``gangajupyter/api/jobs?page=&page_size=&sort=&order=&status=&backend=&application=&name=&since=``: one page;
-* ``gangajupyter/api/events``: server-sent events, one per repository change;
+* ``gangajupyter/api/events``: server-sent events, one per repository change, and ``monitor`` while jobs are
+  active and nobody monitors them;
+* ``gangajupyter/api/monitor`` (POST): start the helper session for those jobs (the page asks on ``monitor``);
 * ``gangajupyter/api/jobs/<id>/<kill|resubmit|remove|notebook>`` (POST): an action.
+
+The permission each route needs is in handlers.py and docs/security.rst.
 """
 from __future__ import annotations
 
@@ -25,11 +29,36 @@ from traitlets.config import LoggingConfigurable
 
 from .location import GangaLocation, LocationError, find_location
 from .repository import RepositoryIndex
-from .sessions import SessionInfo, registered_sessions, send_request, take_reply
+from .sessions import SessionInfo, current_session, jupyter_folder, registered_sessions, send_request, take_reply
 from .watch import RepositoryWatch
 
 ENABLE_COMMAND = "jupyter server extension enable GangaJupyter.Lib.Server"
 HELPER_RETRY = 300.0  # seconds before the open page starts a helper again after one could not stay
+HELPER_LOG_LIMIT = 1024 * 1024  # bytes of helper.log before the next helper starts a new one (one old log kept)
+# ``python -m`` puts the working directory first on the import path: -P (Python 3.11+) leaves it out. Older
+# Pythons rely on the working directory being the user's private <gangadir>/jupyter (see start_helper).
+SAFE_PATH = ["-P"] if sys.version_info >= (3, 11) else []
+
+
+def rotate_helper_log(log: Path) -> None:
+    """Move ``log`` to ``<log>.1`` when it has grown past ``HELPER_LOG_LIMIT`` (each helper appends to it)."""
+    try:
+        if os.lstat(log).st_size > HELPER_LOG_LIMIT:
+            os.replace(log, log.with_name(log.name + ".1"))
+    except FileNotFoundError:
+        pass
+
+
+def last_words(log: Path, marker: str) -> str | None:
+    """The text after ``marker`` on the last line of ``log`` that has it (only the log's tail is read)."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - 65536))
+            tail = handle.read().decode(errors="replace")
+    except OSError:
+        return None
+    said = [line for line in tail.splitlines() if marker in line]
+    return said[-1].split(marker, 1)[1].strip() if said else None
 
 
 class GangaJobsBrowser(LoggingConfigurable):
@@ -80,13 +109,14 @@ class GangaJobsBrowser(LoggingConfigurable):
         with self._helper_lock:
             if self._helper is not None and self._helper.poll() is None:
                 return
-            log = self.location.jupyter / "helper.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with log.open("ab") as out:
+            folder = jupyter_folder(self.location)  # the user's own (0700): a safe working directory
+            rotate_helper_log(folder / "helper.log")
+            fd = os.open(folder / "helper.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "ab") as out:
                 self._helper = subprocess.Popen(
-                    [sys.executable, "-m", "GangaJupyter.Lib.Server.helper", f"--idle={self.helper_idle}"],
+                    [sys.executable, *SAFE_PATH, "-m", "GangaJupyter.Lib.Server.helper", f"--idle={self.helper_idle}"],
                     env=self.helper_environment(),
-                    cwd=str(self.location.jupyter),
+                    cwd=str(folder),
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # a Ctrl-C of the server must not interrupt Ganga mid-write
@@ -109,29 +139,36 @@ class GangaJobsBrowser(LoggingConfigurable):
                 from .helper import SAYS
 
                 log = self.location.jupyter / "helper.log"
-                said = [line for line in log.read_text(errors="replace").splitlines() if SAYS in line]
-                reason = said[-1].split(SAYS, 1)[1].strip() if said else "it could not start"
+                reason = last_words(log, SAYS) or "it could not start"
                 raise RuntimeError(f"the Jobs browser's Ganga session ended: {reason} (log: {log})")
             await asyncio.sleep(0.1)  # Ganga takes a few seconds to start
         raise TimeoutError(f"no Ganga session took the gangadir within {timeout:.0f} s")
 
-    def ensure_monitoring(self) -> None:
-        """Page open, jobs active, nobody monitors them: start the helper (if allowed). A helper that could not
-        stay (another Ganga session holds the gangadir) is not started again for ``HELPER_RETRY`` seconds."""
+    def monitoring_wanted(self) -> bool:
+        """Jobs are active and nobody monitors them, so the open page should ask for the helper (if allowed). A
+        helper that could not stay (another Ganga session holds the gangadir) is not asked for again for
+        ``HELPER_RETRY`` seconds; one that is running or starting needs no asking."""
         helper = self._helper
-        if helper is not None and helper.poll() not in (None, 0):
+        if helper is not None and helper.poll() is None:
+            return False
+        if helper is not None and helper.poll() != 0:
             self._helper_ended = self._helper_ended or time.monotonic()
             if time.monotonic() - self._helper_ended < HELPER_RETRY:
-                return
+                return False
             self._helper_ended = 0.0
-        if (
-            self.monitor_without_kernel
-            and self.index is not None
-            and self.index.loaded.is_set()
-            and self.index.active_count()
-            and not registered_sessions(self.location)
-        ):
-            self.start_helper()
+        if not (self.monitor_without_kernel and self.index is not None and self.index.loaded.is_set()):
+            return False
+        try:
+            return bool(self.index.active_count()) and not registered_sessions(self.location)
+        except OSError:  # <gangadir>/jupyter is not the user's own: api/status and every action say so
+            return False
+
+    def ensure_monitoring(self) -> bool:
+        """Start the helper when :meth:`monitoring_wanted` (the page's POST, never a GET); True when started."""
+        if not self.monitoring_wanted():
+            return False
+        self.start_helper()
+        return True
 
     async def act(self, action: str, job_id: int) -> dict[str, Any]:
         """Carry out ``action`` in the owning session and return its reply ``{"ok", "message"}``."""
@@ -143,7 +180,7 @@ class GangaJobsBrowser(LoggingConfigurable):
             reply = take_reply(self.location, rid)
             if reply is not None:
                 return reply
-            if not session.alive:
+            if current_session(self.location, session.sid) is None:
                 return {"ok": False, "message": f"the Ganga session {session.sid} ended before it answered; try again"}
             await asyncio.sleep(0.05)
         return {"ok": False, "message": f"no answer from Ganga session {session.sid} within {self.action_timeout:.0f} s"}

@@ -1,5 +1,9 @@
 """The Jobs browser's tornado handlers: Jupyter's authentication on every route, its XSRF check on every POST
-(jupyter_server enforces it for cookie-authenticated requests), and jinja2 autoescape on the page."""
+(jupyter_server enforces it for cookie-authenticated requests), and jinja2 autoescape on the page.
+
+Jupyter's authorizer decides each request: GET needs ``read`` on ``gangajupyter``, POST ``write``; resubmit runs
+the job's code again, so it needs ``execute``, and ``notebook`` writes a file, so it also needs ``write`` on
+``contents`` (docs/security.rst lists every route). Only a POST starts a process (the helper Ganga session)."""
 from __future__ import annotations
 
 import asyncio
@@ -25,6 +29,8 @@ HERE = Path(__file__).resolve().parent
 AUTH_RESOURCE = "gangajupyter"
 MAX_PAGE_SIZE = 500
 ACTIONS = tuple(actions.ACTIONS)
+#: What an action needs beyond ``write`` on ``gangajupyter`` (every POST needs that), as (action, resource).
+EXTRA_PERMISSIONS = {"resubmit": ("execute", AUTH_RESOURCE), "notebook": ("write", "contents")}
 
 
 @lru_cache(maxsize=1)
@@ -85,14 +91,19 @@ class StatusHandler(BrowserMixin, APIHandler):
 
         browser = self.browser
         location = browser.location
+        error, sessions = browser.error, []
+        try:
+            sessions = [s.__dict__ for s in registered_sessions(location)] if location else []
+        except OSError as err:  # <gangadir>/jupyter is not the user's own folder: the message says what to do
+            error = error or str(err)
         self.finish(
             {
                 "enabled": True,
-                "error": browser.error,
+                "error": error,
                 "gangadir": str(location.gangadir) if location else "",
                 "loaded": bool(browser.index and browser.index.loaded.is_set()),
                 "watching": bool(browser.watch and browser.watch.watching_jobs),
-                "sessions": [s.__dict__ for s in registered_sessions(location)] if location else [],
+                "sessions": sessions,
                 "enable_command": ENABLE_COMMAND,
             }
         )
@@ -153,6 +164,13 @@ class ActionHandler(BrowserMixin, APIHandler):
     @web.authenticated
     @authorized
     async def post(self, job_id: str, action: str) -> None:
+        if action in EXTRA_PERMISSIONS:
+            needed, resource = EXTRA_PERMISSIONS[action]
+            if not await ensure_async(self.authorizer.is_authorized(self, self.current_user, needed, resource)):
+                self.set_status(403)
+                self.finish({"ok": False, "message": f"{action} needs the {needed} permission on {resource}, which "
+                             "this Jupyter server does not give you: ask its administrator."})
+                return
         browser = self.browser
         if browser.index is None:
             raise web.HTTPError(503, browser.error)
@@ -199,13 +217,14 @@ class EventsHandler(BrowserMixin, APIHandler):
         sent = -1
         try:
             while True:
-                browser.ensure_monitoring()
                 version = browser.index.version
                 if version != sent:
                     self.write(f"event: change\ndata: {json.dumps({'version': version})}\n\n")
                     sent = version
                 else:
                     self.write(": keep-alive\n\n")
+                if browser.monitoring_wanted():
+                    self.write("event: monitor\ndata: {}\n\n")  # the page answers with POST api/monitor
                 await self.flush()
                 try:
                     await asyncio.wait_for(changed.wait(), timeout=15)
@@ -219,12 +238,31 @@ class EventsHandler(BrowserMixin, APIHandler):
             browser.index.remove_listener(token)
 
 
+class MonitorHandler(BrowserMixin, APIHandler):
+    """POST: start the helper Ganga session when jobs are active and nobody monitors them (the page asks when
+    the event stream says ``monitor``). A POST, so Jupyter's XSRF check guards the start of a process."""
+
+    @web.authenticated
+    @authorized
+    def post(self) -> None:
+        browser = self.browser
+        if browser.location is None:
+            raise web.HTTPError(503, browser.error)
+        try:
+            started = browser.ensure_monitoring()
+        except OSError as err:
+            self.finish({"ok": False, "message": f"cannot start the Jobs browser's Ganga session: {err}"})
+            return
+        self.finish({"ok": True, "message": "started a Ganga session to monitor" if started else "nothing to start"})
+
+
 def routes(base: str) -> list[tuple[str, Any, dict[str, Any]] | tuple[str, Any]]:
     return [
         (url_path_join(base, "jobs"), JobsPageHandler),
         (url_path_join(base, "api", "status"), StatusHandler),
         (url_path_join(base, "api", "jobs"), JobsHandler),
         (url_path_join(base, "api", "events"), EventsHandler),
+        (url_path_join(base, "api", "monitor"), MonitorHandler),
         (url_path_join(base, "api", "jobs", r"(\d+)", f"({'|'.join(ACTIONS + ('notebook',))})"), ActionHandler),
         (url_path_join(base, "static", "(.*)"), AuthenticatedFileHandler, {"path": str(HERE / "static")}),
     ]

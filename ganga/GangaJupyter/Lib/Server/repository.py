@@ -12,29 +12,40 @@ overrides wins. inotify (watchdog) tells the server which files changed.
 from __future__ import annotations
 
 import ast
-import html
 import io
 import json
+import logging
+import math
 import os
 import pickle
 import re
 import threading
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..statuses import ACTIVE, STATUS_ORDER, ordered_counts
+from ..text import shorten
 from .location import GangaLocation
 
 
 #: Class names in Ganga's index that differ from the GPI names users know.
 GPI_NAMES = {"Localhost": "Local"}
 
-_TOP_VALUE = re.compile(r'^    <attribute name="(status|name|comment)">\s*\n\s*<value>(.*?)</value>', re.M | re.S)
-_TOP_CLASS = re.compile(r'^    <attribute name="(application|backend)">\s*\n\s*<class name="(\w+)"', re.M)
-_ACTUAL_CE = re.compile(r'<attribute name="actualCE">\s*\n\s*<value>(.*?)</value>', re.S)
-_TIMESTAMP = re.compile(r"'(new|submitted)': datetime\.datetime\(([\d, ]+)\)")
+#: A job's ``data`` XML is a few KB and its index pickles at most a few MB (10,000 subjobs); larger files are not
+#: read (the other files of the job still are).
+MAX_DATA_BYTES = 16 * 1024 * 1024
+MAX_PICKLE_BYTES = 64 * 1024 * 1024
+#: Characters of a name or comment kept in memory, for the filter and the sort (rows show fewer, see ``shorten``).
+STORED_TEXT = 4096
+#: Bytes of a journal read at once: a longer line is skipped, so a broken journal cannot fill the server's memory.
+JOURNAL_CHUNK = 8 * 1024 * 1024
+
+_TIMESTAMP = re.compile(r"'(new|submitted)': datetime\.datetime\(([\d, ]{1,80})\)")
+_FQID = re.compile(r"[0-9]{1,12}(\.[0-9]{1,12})*")
+_log = logging.getLogger(__name__)
 
 
 class _IndexUnpickler(pickle.Unpickler):
@@ -46,14 +57,79 @@ class _IndexUnpickler(pickle.Unpickler):
 
 def _load_pickle(path: Path) -> Any:
     with path.open("rb") as handle:
-        return _IndexUnpickler(io.BytesIO(handle.read())).load()
+        raw = handle.read(MAX_PICKLE_BYTES + 1)
+    if len(raw) > MAX_PICKLE_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_PICKLE_BYTES} bytes")
+    return _IndexUnpickler(io.BytesIO(raw)).load()
 
 
-def _literal(text: str) -> Any:
+def _literal(text: str | None) -> Any:
     try:
-        return ast.literal_eval(html.unescape(text.strip()))
-    except (ValueError, SyntaxError):
+        return ast.literal_eval((text or "").strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):  # not a Python literal, or a hostile one
         return None
+
+
+def _text(value: Any) -> str:
+    """A name, comment or plugin name as text: numbers as written, anything else (lists, dicts) as empty."""
+    if isinstance(value, str):
+        return value[:STORED_TEXT]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _plugin(value: Any) -> str:
+    name = _text(value)
+    return GPI_NAMES.get(name, name)
+
+
+def _statuses(value: Any) -> list[str]:
+    if not isinstance(value, (list, tuple)):
+        return []
+    return [s if isinstance(s, str) else "unknown" for s in value]
+
+
+def job_id_of(name: str) -> int | None:
+    """The job id a repository entry (``<id>`` or ``<id>.index``) names; None for anything else (``²`` too)."""
+    stem = name[: -len(".index")] if name.endswith(".index") else name
+    return int(stem) if stem.isascii() and stem.isdecimal() and len(stem) <= 12 else None
+
+
+def _data_values(path: Path) -> dict[str, Any] | None:
+    """What the browser shows from a job's ``data`` XML (written by Ganga's VStreamer), or None when the file is
+    not one. A linear parse (expat) of a file of bounded size: no regex backtracking, no DTD or entities."""
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_DATA_BYTES + 1)
+    if len(raw) > MAX_DATA_BYTES or b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:  # Ganga writes neither
+        return None
+    try:
+        root = ET.fromstring(raw.decode("utf-8", errors="replace"))
+    except ET.ParseError:
+        return None
+    job = root.find("class")
+    if job is None:
+        return None
+    attributes = {a.get("name"): a for a in job.findall("attribute")}
+
+    def value(attribute: ET.Element | None) -> Any:
+        element = attribute.find("value") if attribute is not None else None
+        return _literal(element.text) if element is not None else None
+
+    def component(name: str) -> ET.Element | None:
+        attribute = attributes.get(name)
+        return attribute.find("class") if attribute is not None else None
+
+    found: dict[str, Any] = {name: value(attributes.get(name)) for name in ("status", "name", "comment")}
+    for name in ("application", "backend"):
+        plugin = component(name)
+        found[name] = plugin.get("name", "") if plugin is not None else None
+    backend = component("backend")
+    found["actualCE"] = value(backend.find("attribute[@name='actualCE']")) if backend is not None else None
+    time_class = component("time")
+    stamps = time_class.find("attribute[@name='timestamps']/value") if time_class is not None else None
+    found["timestamps"] = dict(_TIMESTAMP.findall(stamps.text or "")) if stamps is not None else {}
+    return found
 
 
 @dataclass
@@ -80,8 +156,8 @@ class JobSummary:
         return {
             "id": self.id,
             "status": self.status,
-            "name": self.name,
-            "comment": self.comment,
+            "name": shorten(self.name),
+            "comment": shorten(self.comment),
             "application": self.application,
             "backend": self.backend,
             "host": self.host,
@@ -95,7 +171,7 @@ class JobSummary:
 def _epoch(parts: str) -> float | None:
     try:
         return datetime(*(int(p) for p in parts.split(","))).timestamp()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
 
 
@@ -113,43 +189,43 @@ def read_job(location: GangaLocation, job_id: int) -> JobSummary | None:
         category, _cls, cache = _load_pickle(index_path)
         if category == "jobs" and isinstance(cache, dict):
             found = True
-            job.status = str(cache.get("status") or "unknown")
-            job.name = str(cache.get("name") or "")
-            job.comment = str(cache.get("comment") or "")
-            job.application = GPI_NAMES.get(cache.get("display:application", ""), cache.get("display:application", ""))
-            job.backend = GPI_NAMES.get(cache.get("display:backend", ""), cache.get("display:backend", ""))
-            job.host = str(cache.get("display:backend.actualCE") or "")
-            job.subjobs = [str(s) for s in cache.get("subjobs:status") or []]
+            job.status = _text(cache.get("status")) or "unknown"
+            job.name = _text(cache.get("name"))
+            job.comment = _text(cache.get("comment"))
+            job.application = _plugin(cache.get("display:application"))
+            job.backend = _plugin(cache.get("display:backend"))
+            job.host = _text(cache.get("display:backend.actualCE"))
+            job.subjobs = _statuses(cache.get("subjobs:status"))
             job.status_time = job.subjobs_time = index_path.stat().st_mtime
-    except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):
+    except (OSError, EOFError, ValueError, TypeError, AttributeError, IndexError, MemoryError, pickle.UnpicklingError):
         pass  # missing, being written, or not an index: the data file may still say more
     try:
         data_time = data_path.stat().st_mtime
-        text = data_path.read_text(encoding="utf-8", errors="replace")
+        values = _data_values(data_path)
     except OSError:
         return job if found else None
-    values = {name: _literal(value) for name, value in _TOP_VALUE.findall(text)}
-    if isinstance(values.get("status"), str):
+    if values is None:
+        return job if found else None
+    if isinstance(values["status"], str):
         found = True
         if data_time >= job.status_time:
-            job.status = values["status"]
+            job.status = _text(values["status"]) or "unknown"
             job.status_time = data_time
-            job.name = str(values.get("name") or "")
-            job.comment = str(values.get("comment") or "")
-            classes = dict(_TOP_CLASS.findall(text))
-            job.application = classes.get("application", job.application)
-            job.backend = classes.get("backend", job.backend)
-            ce = _ACTUAL_CE.search(text)
-            job.host = str(_literal(ce.group(1)) or "") if ce else job.host
-    stamps = dict(_TIMESTAMP.findall(text))
+            job.name = _text(values["name"])
+            job.comment = _text(values["comment"])
+            job.application = _plugin(values["application"]) if values["application"] is not None else job.application
+            job.backend = _plugin(values["backend"]) if values["backend"] is not None else job.backend
+            job.host = _text(values["actualCE"]) if values["actualCE"] is not None else job.host
+    stamps = values["timestamps"]
     job.created = _epoch(stamps["new"]) if "new" in stamps else None
     job.submitted = _epoch(stamps["submitted"]) if "submitted" in stamps else None
     try:
         if subjobs_path.stat().st_mtime >= job.subjobs_time:
             entries = _load_pickle(subjobs_path)
-            job.subjobs = [str(entries[k].get("status") or "unknown") for k in sorted(entries)]
+            job.subjobs = [_text(entries[k].get("status")) or "unknown" for k in sorted(entries)]
             job.subjobs_time = subjobs_path.stat().st_mtime
-    except (OSError, EOFError, ValueError, TypeError, AttributeError, KeyError, pickle.UnpicklingError):
+    except (OSError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError, MemoryError,
+            pickle.UnpicklingError):
         pass
     return job if found else None
 
@@ -157,7 +233,7 @@ def read_job(location: GangaLocation, job_id: int) -> JobSummary | None:
 def list_job_ids(location: GangaLocation) -> list[int]:
     ids: set[int] = set()
     try:
-        chunks = [c for c in os.listdir(location.jobs) if c.endswith("xxx") and c[:-3].isdigit()]
+        chunks = [c for c in os.listdir(location.jobs) if c.endswith("xxx") and job_id_of(c[:-3]) is not None]
     except OSError:
         return []
     for chunk in chunks:
@@ -165,10 +241,7 @@ def list_job_ids(location: GangaLocation) -> list[int]:
             names = os.listdir(location.jobs / chunk)
         except OSError:
             continue
-        for name in names:
-            stem = name[:-6] if name.endswith(".index") else name
-            if stem.isdigit():
-                ids.add(int(stem))
+        ids.update(i for i in map(job_id_of, names) if i is not None)
     return sorted(ids)
 
 
@@ -208,7 +281,8 @@ class Journal:
         self.latest: dict[str, tuple[str, float]] = {}  # fqid -> (status, time)
 
     def read(self, paths: Iterable[Path] | None = None) -> set[int]:
-        """Read what was appended since the last call; returns the ids of the master jobs concerned."""
+        """Read what was appended since the last call; returns the ids of the master jobs concerned. Lines that
+        are not a valid batch, and changes that are not ``fqid: [status, time]``, are skipped."""
         if paths is None:
             try:
                 paths = list(self.folder.glob("*.events"))
@@ -223,37 +297,69 @@ class Journal:
                     if stat.st_ino != inode or stat.st_size < offset:  # the session compacted its journal
                         offset = 0
                     handle.seek(offset)
-                    data = handle.read()
+                    while data := handle.read(JOURNAL_CHUNK):
+                        end = data.rfind(b"\n") + 1  # a line being written is read next time
+                        if not end and len(data) < JOURNAL_CHUNK:
+                            break
+                        offset += end or len(data)  # no newline in a whole chunk: part of an overlong line, skipped
+                        handle.seek(offset)
+                        for line in data[:end].splitlines():
+                            touched |= self._take(line)
             except OSError:
+                self._offsets.pop(path, None)
                 continue
-            complete = data[: data.rfind(b"\n") + 1]  # a line being written is read next time
-            self._offsets[path] = (stat.st_ino, offset + len(complete))
-            for line in complete.splitlines():
-                try:
-                    entry = json.loads(line)
-                    changes = entry["changes"]
-                except (ValueError, KeyError, TypeError):
-                    continue
-                for fqid, (status, when) in changes.items():
-                    known = self.latest.get(fqid)
-                    if known is None or when >= known[1]:
-                        self.latest[fqid] = (str(status), float(when))
-                    head = str(fqid).split(".", 1)[0]
-                    if head.isdigit():
-                        touched.add(int(head))
+            self._offsets[path] = (stat.st_ino, offset)
         return touched
 
+    def _take(self, line: bytes) -> set[int]:
+        try:
+            changes = json.loads(line)["changes"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            return set()
+        if not isinstance(changes, dict):
+            return set()
+        touched = set()
+        for fqid, change in changes.items():
+            if not (isinstance(change, list) and len(change) == 2 and _FQID.fullmatch(fqid)):
+                continue
+            status, when = change
+            if not isinstance(status, str) or isinstance(when, bool) or not isinstance(when, (int, float)):
+                continue
+            if not math.isfinite(when):
+                continue
+            known = self.latest.get(fqid)
+            if known is None or when >= known[1]:
+                self.latest[fqid] = (status[:64], float(when))
+            touched.add(int(fqid.split(".", 1)[0]))
+        return touched
+
+    def forget(self, job_id: int) -> None:
+        """Drop the statuses of a job that left the repository (and of its subjobs)."""
+        prefix = f"{job_id}."
+        for fqid in [f for f in self.latest if f == str(job_id) or f.startswith(prefix)]:
+            del self.latest[fqid]
+
+    def remove(self, path: Path) -> None:
+        """Delete the journal of a session that ended without cleaning up."""
+        path.unlink(missing_ok=True)
+        self._offsets.pop(path, None)
+
     def apply(self, job: JobSummary) -> JobSummary:
-        """``job`` with the journal's newer statuses (of the job and of its subjobs) applied."""
+        """``job`` with the journal's newer statuses (of the job and of its subjobs) applied. A status older than
+        the file it would override is dropped: files only get newer, so it would never apply again."""
         mine = self.latest.get(str(job.id))
         if mine and mine[1] > job.status_time:
             job.status = mine[0]
+        elif mine:
+            del self.latest[str(job.id)]
         if job.subjobs:
             prefix = f"{job.id}."
             for k in range(len(job.subjobs)):
                 change = self.latest.get(prefix + str(k))
                 if change and change[1] > job.subjobs_time:
                     job.subjobs[k] = change[0]
+                elif change:
+                    del self.latest[prefix + str(k)]
         return job
 
 
@@ -278,8 +384,11 @@ class RepositoryIndex:
             if job is not None:
                 jobs[job_id] = self.journal.apply(job)
         with self._lock:
+            removed = self._jobs.keys() - jobs.keys()
             self._jobs = jobs
             self.version += 1
+        for job_id in removed:
+            self.journal.forget(job_id)
         self.loaded.set()
         self._notify()
 
@@ -295,7 +404,8 @@ class RepositoryIndex:
         with self._lock:
             for job_id, job in fresh.items():
                 if job is None:
-                    self._jobs.pop(job_id, None)
+                    if self._jobs.pop(job_id, None) is not None:
+                        self.journal.forget(job_id)
                 else:
                     self._jobs[job_id] = self.journal.apply(job)
             self.version += 1
@@ -312,7 +422,10 @@ class RepositoryIndex:
 
     def _notify(self) -> None:
         for callback in list(self._listeners.values()):
-            callback(self.version)
+            try:
+                callback(self.version)
+            except Exception:  # e.g. the event loop of a closed page: the other listeners and the reader go on
+                _log.exception("GangaJupyter Jobs browser: a listener of repository changes failed")
 
     # ------------------------------------------------------------------ asking
     def get(self, job_id: int) -> JobSummary | None:

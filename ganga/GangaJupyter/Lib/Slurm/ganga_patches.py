@@ -10,6 +10,9 @@ class only (LSF, PBS and SGE share the code and are left as they are):
 * **Why sbatch refused a job** (``submit``): Ganga logs sbatch's message and raises a bare "error during
   submit"; the error raised here carries sbatch's message and the fix.
 * **Resubmit** forgets what Slurm said about the previous attempt.
+* **A safe job name for sbatch** (``_getLegalJobName``): Ganga puts the name into a shell command as
+  ``-J '<name>'``, so a name with ``'`` breaks the quoting (or runs what follows it). sbatch gets the name with
+  the characters outside ``[A-Za-z0-9._-]`` replaced; the job keeps its name in Ganga.
 """
 from __future__ import annotations
 
@@ -40,6 +43,10 @@ _original_preparejob = Batch.preparejob
 _original_submit = Batch.submit
 _original_resubmit = Batch.resubmit
 _original_command = Batch.__dict__["command"].__func__
+_original_legal_name = Batch._getLegalJobName
+
+UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]")
+MAX_NAME = 128  # a multi-megabyte name would otherwise go on sbatch's command line
 
 _last_refusal = threading.local()
 monitor = SlurmMonitor(_original_update)
@@ -65,6 +72,15 @@ def _preparejob(self: Any, jobconfig: Any, master_input_sandbox: Any) -> str:
         with open(path, "w") as handle:
             handle.write(patched)
     return path
+
+
+def slurm_job_name(name: str) -> str:
+    """``name`` as sbatch may get it inside single quotes in a shell command: only ``[A-Za-z0-9._-]``."""
+    return UNSAFE_IN_NAME.sub("_", name)[:MAX_NAME]
+
+
+def _legal_name(self: Any, job: Any) -> str:
+    return slurm_job_name(_original_legal_name(self, job))  # after Ganga's own jobnamesubstitution
 
 
 def _command(klass: Any, cmd: str, soutfile: Any = None, allowed_exit: Any = None) -> tuple[int, str]:
@@ -121,4 +137,5 @@ def install() -> None:
     Slurm.submit = functools.wraps(_original_submit)(_submit)
     Slurm.resubmit = functools.wraps(_original_resubmit)(_resubmit)
     Slurm.command = classmethod(functools.wraps(_original_command)(_command))
+    Slurm._getLegalJobName = functools.wraps(_original_legal_name)(_legal_name)
 

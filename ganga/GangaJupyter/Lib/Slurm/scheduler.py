@@ -71,8 +71,10 @@ def _exit(text: str) -> tuple[int | None, int | None]:
 
 
 def _rows(text: str, fields: int) -> list[list[str]]:
-    """The ``|``-separated lines of squeue/sacct output that have ``fields`` fields (others are noise)."""
-    return [parts for parts in (line.split("|") for line in text.splitlines()) if len(parts) == fields]
+    """The ``|``-separated lines of squeue/sacct output that have ``fields`` fields, a job id and a state (others
+    are noise)."""
+    rows = (line.split("|") for line in text.splitlines())
+    return [parts for parts in rows if len(parts) == fields and parts[0].strip() and parts[1].split()]
 
 
 def parse_squeue(text: str) -> dict[str, SlurmState]:

@@ -279,4 +279,6 @@
     if (JSON.parse(e.data).version !== state.version) refresh();
     sessionInfo();
   });
+  // Jobs are active and nobody monitors them: ask (by POST, XSRF-checked) for the helper Ganga session.
+  events.addEventListener("monitor", () => { post(api + "monitor").then(sessionInfo); });
 })();
