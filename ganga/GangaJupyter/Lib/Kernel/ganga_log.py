@@ -85,7 +85,11 @@ class GangaLogRouter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         decided = getattr(record, "_gangajupyter_print", None)
         if decided is None:  # the first of the two handlers to see it decides; the other follows
-            decided = record._gangajupyter_print = self._route(record)
+            try:
+                decided = self._route(record)
+            except Exception:  # a filter that raises would raise out of Ganga's own logging call: print instead
+                decided = True
+            record._gangajupyter_print = decided
         return decided
 
     def _route(self, record: logging.LogRecord) -> bool:
