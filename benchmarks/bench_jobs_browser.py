@@ -98,7 +98,7 @@ display(*live)  # live views: GangaJupyter's fast detection follows these jobs
 
 def live_latency(env: dict[str, str], root: Path, n: int) -> dict[str, list[float]]:
     """Delays (s) from each status change in a kernel to the server's API and to Ganga's files on disk."""
-    from GangaJupyter.Lib.Server.location import find_location
+    from GangaJupyter.Lib.Core.location import find_location
     from GangaJupyter.Lib.Server.repository import read_job
     from GangaJupyter.testlib.kernel import KernelSession
 

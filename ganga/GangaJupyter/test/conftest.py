@@ -1,42 +1,13 @@
-"""pytest set-up for GangaJupyter, with Ganga's own test machinery (GangaCore.testlib).
-
-Ganga's defaults write the test gangadir inside site-packages and can load plugin classes only in the first
-bootstrap of a process; both are fixed here (see docs/testing.rst).
-"""
+"""pytest set-up shared by GangaJupyter's three test tiers (``Unit/``, ``GPI/``, ``System/``, named as Ganga names
+them; see docs/testing.rst): markers, and the summary of what was skipped for lack of a tool or service. Ganga's
+fixtures live in the GPI and System tiers' conftests, so the Unit tier starts no Ganga machinery."""
 import collections
-import os
-import tempfile
 
 import ganga  # noqa: F401  (puts site-packages/ganga on sys.path)
-import pytest
 
-import GangaCore.testlib.GangaUnitTest as _unit
-import GangaCore.testlib.fixtures as _fixtures
-
-_TESTDIR = os.environ.get("GANGA_TEST_GANGADIR") or tempfile.mkdtemp(prefix="gangajupyter-tests-")
-_unit.ganga_test_dir_name = _TESTDIR
-_fixtures.ganga_test_dir_name = _TESTDIR
-
-import GangaJupyter  # noqa: E402
-from GangaJupyter.testlib.needs import PREFIX as NEEDS  # noqa: E402
-
-GangaJupyter.loadPlugins()  # register before the first bootstrap of this process
+from GangaJupyter.testlib.needs import PREFIX as NEEDS
 
 RUN_EVERYTHING = "sudo bash .ci/run"  # installs Chromium, starts the Slurm cluster and HTCondor pool, runs all tests
-
-pytest_plugins = ["GangaCore.testlib.fixtures"]
-
-
-@pytest.fixture
-def kernel(tmp_path):
-    """A real Jupyter kernel with GangaJupyter loaded, on a throw-away Ganga home."""
-    from GangaJupyter.testlib.kernel import KernelSession
-    from GangaJupyter.testlib.notebooks import ganga_home
-
-    session = KernelSession(ganga_home(tmp_path / "home", runtime_path=False), str(tmp_path))
-    assert session.run("%load_ext GangaJupyter")["status"] == "ok"
-    yield session
-    session.close()
 
 
 def pytest_configure(config):

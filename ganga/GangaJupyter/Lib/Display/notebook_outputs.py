@@ -13,7 +13,7 @@ from typing import Any
 
 import nh3
 
-from .records import strip_ansi
+from ..Core.text import strip_ansi
 
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]+$")
 ALLOWED_TAGS = {

@@ -6,12 +6,8 @@ every object per call (quadratic over a table), so :class:`LoadedSet` reads the 
 """
 from __future__ import annotations
 
-import functools
 import glob
 import os
-import re
-import stat
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
@@ -20,19 +16,11 @@ from GangaCore.GPIDev.Base.Objects import GangaObject
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.Plugin import allPlugins
 
-from ..job_messages import Message, job_messages
+from ..Core.job_files import tail_any
+from ..Core.job_messages import Message, job_messages
+from ..Core.statuses import ordered_counts
+from ..Core.text import format_duration, shorten, strip_ansi
 from ..Slurm import scheduler_record
-from ..statuses import ordered_counts
-from ..text import shorten
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-
-def strip_ansi(text: str) -> str:
-    """Remove the ANSI colour codes Ganga puts into some display strings."""
-    return _ANSI.sub("", text)
-
 
 _plugin_names: dict[str, str] = {}
 
@@ -293,93 +281,6 @@ _TIMESTAMP_LABELS = (
 MESSAGES_SHOWN = 50
 STDOUT_TAIL_LINES = 20
 FINISHED = ("completed", "failed", "killed")
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-MAX_GZ_READ = 64 << 20  # a gzip bomb of 10 GB of zeros takes minutes to stream: stop after this much
-
-
-class _Unreadable(Exception):
-    """A job file that is not shown; the message says why."""
-
-
-def _open_job_file(path: str) -> int:
-    """A descriptor for a regular file inside the folder it is listed in: a worker node that writes into the
-    gangadir could otherwise point ``stderr`` at the user's own private files, or at a FIFO that blocks."""
-    name = os.path.basename(path)
-    folder = os.path.realpath(os.path.dirname(path))
-    real = os.path.realpath(path)
-    if os.path.commonpath([real, folder]) != folder:
-        raise _Unreadable(f"({name} is a link to a file outside the job's folder: not shown)")
-    fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise _Unreadable(f"({name} is not a regular file: not shown)")
-    return fd
-
-
-def _last_lines(data: bytes, lines: int) -> str:
-    text = data.decode("utf-8", errors="replace").replace("\0", "\ufffd")  # NULs stop some terminals and parsers
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def tail(path: str, lines: int, max_bytes: int = 65536) -> str:
-    """The last ``lines`` lines of a text file, reading at most ``max_bytes`` from its end."""
-    try:
-        fd = _open_job_file(path)
-    except _Unreadable as why:
-        return str(why)
-    with os.fdopen(fd, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        handle.seek(max(0, size - max_bytes))
-        data = handle.read(max_bytes)
-    return _last_lines(data, lines)
-
-
-def tail_any(path: str, lines: int, max_bytes: int = 65536) -> str:
-    """:func:`tail` of a plain or gzipped file, or a line saying why it is not shown. A gzipped one is streamed,
-    at most :data:`MAX_GZ_READ` decompressed bytes of it; the answer is kept per version (mtime, size) of the
-    file, so the failed subjobs of a view are not decompressed again on every render."""
-    try:
-        info = os.stat(path)
-    except OSError as err:
-        return f"({os.path.basename(path)} could not be read: {err.strerror})"
-    try:
-        return _cached_tail(path, info.st_mtime_ns, info.st_size, lines, max_bytes)
-    except OSError as err:
-        return f"({os.path.basename(path)} could not be read: {err.strerror or err})"
-
-
-@functools.lru_cache(maxsize=256)  # 256 tails of at most 64 KB each
-def _cached_tail(path: str, mtime_ns: int, size: int, lines: int, max_bytes: int) -> str:
-    if not path.endswith(".gz"):
-        return tail(path, lines, max_bytes)
-    import gzip
-
-    try:
-        fd = _open_job_file(path)
-    except _Unreadable as why:
-        return str(why)
-    name = os.path.basename(path)
-    kept, read, note = b"", 0, ""
-    with os.fdopen(fd, "rb") as raw, gzip.open(raw, "rb") as handle:
-        try:
-            while chunk := handle.read(max_bytes):
-                kept = (kept + chunk)[-max_bytes:]
-                read += len(chunk)
-                if read >= MAX_GZ_READ:
-                    note = f"({name} larger than {MAX_GZ_READ >> 20} MB: showing what was read)"
-                    break
-        except (EOFError, OSError, zlib.error):  # cut short or not gzip at all (a worker stopped mid-write)
-            note = f"({name} is damaged: showing what could be read)"
-    return "\n".join(filter(None, [_last_lines(kept, lines), note]))
 
 
 def _output_file(job: GangaObject, name: str) -> str | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import jinja2
 
-from ..statuses import status_colour
+from ..Core.statuses import status_colour
 from . import records
 
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][\w().]*$")

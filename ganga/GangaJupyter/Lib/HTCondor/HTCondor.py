@@ -230,7 +230,7 @@ class HTCondor(IBackend):
                     except OSError as err:
                         print(f"cannot run {command!r} on {path}: {err}. Give the name of a viewer installed here.")
                 else:
-                    from ..Display.records import tail
+                    from ..Core.job_files import tail
 
                     print(tail(path, 40))
             else:

@@ -60,7 +60,7 @@ def _release_jobs_browser_helper() -> list[int]:
     """The Jobs browser's helper Ganga session, if it holds this gangadir, hands it over to this kernel (it
     flushes and ends), so this kernel becomes the session that monitors (see docs/jobs-browser.rst). Returns
     the pids of the helpers that ended."""
-    from ..Server.location import LocationError, find_location
+    from ..Core.location import LocationError, find_location
     from ..Server.sessions import release_helpers
 
     try:

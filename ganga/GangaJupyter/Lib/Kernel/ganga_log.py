@@ -3,7 +3,7 @@ caused them, and nothing lands in an unrelated cell.
 
 Ganga logs through the root logger's two screen handlers (stdout, and stderr for errors). In a kernel, a line
 written there appears in whichever cell ran last, whatever thread wrote it. The router is a filter on those two
-handlers: each Ganga record is filed in :data:`~GangaJupyter.Lib.job_messages.job_messages` under the job it
+handlers: each Ganga record is filed in :data:`~GangaJupyter.Lib.Core.job_messages.job_messages` under the job it
 concerns (shown in that job's view, and by ``%ganga_log``); a warning or error logged by the running cell's own
 thread is also shown in that cell, grouped; nothing is printed. ``[Jupyter] ganga_log_in_cells = True`` prints
 them as plain Ganga does. Ganga's log file, the Ganga CLI and scripts are untouched.
@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import settings
 from ..Display.render import messages_html
-from ..job_messages import Message, job_messages
+from ..Core.job_messages import Message, job_messages
 
 #: "job 3", "Job 3.7", "Splitting Job: 3", "job #3"
 _JOB = re.compile(r"\b[Jj]ob[\s:#]*(\d+(?:\.\d+)?)\b")

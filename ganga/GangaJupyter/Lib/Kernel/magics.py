@@ -149,7 +149,7 @@ class GangaMagics(Magics):
         from IPython.display import display
 
         from ..Display.render import messages_html
-        from ..job_messages import job_messages
+        from ..Core.job_messages import job_messages
 
         try:
             args = parse_argstring(self.ganga_log, line)

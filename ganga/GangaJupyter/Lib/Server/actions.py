@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..statuses import ACTIVE
+from ..Core.statuses import ACTIVE
 
 
 def kill(job: Any) -> tuple[str, str]:

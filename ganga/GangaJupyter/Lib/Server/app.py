@@ -27,7 +27,7 @@ from typing import Any
 from traitlets import Bool, Float, Unicode
 from traitlets.config import LoggingConfigurable
 
-from .location import GangaLocation, LocationError, find_location
+from ..Core.location import GangaLocation, LocationError, find_location
 from .repository import RepositoryIndex
 from .sessions import SessionInfo, current_session, jupyter_folder, registered_sessions, send_request, take_reply
 from .watch import RepositoryWatch

@@ -44,7 +44,7 @@ def templates() -> jinja2.Environment:
 
 def status_colours() -> dict[str, str]:
     """The status colours of GangaJupyter's notebook display, so a job looks the same everywhere."""
-    from ..statuses import STATUS_COLOURS
+    from ..Core.statuses import STATUS_COLOURS
 
     return STATUS_COLOURS
 

@@ -19,7 +19,7 @@ SAYS = "GangaJupyter helper:"  # marks the lines the Jupyter server quotes to th
 def _active_jobs() -> int:
     from GangaCore.Core.GangaRepository import getRegistry
 
-    from ..statuses import ACTIVE
+    from ..Core.statuses import ACTIVE
 
     repository = getRegistry("jobs").repository
     active = 0

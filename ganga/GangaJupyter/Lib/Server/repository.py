@@ -26,9 +26,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..statuses import ACTIVE, STATUS_ORDER, ordered_counts
-from ..text import shorten
-from .location import GangaLocation
+from ..Core.statuses import ACTIVE, STATUS_ORDER, ordered_counts
+from ..Core.text import shorten
+from ..Core.location import GangaLocation
 
 
 #: Class names in Ganga's index that differ from the GPI names users know.

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .location import GangaLocation
+from ..Core.location import GangaLocation
 
 HOST = socket.gethostname()
 JOURNAL_LIMIT = 4 * 1024 * 1024  # bytes before a journal is compacted to the latest status of each job

@@ -29,7 +29,9 @@ from ..Display import records, render
 from ..Monitor import watch_job
 from ..Monitor.events import Batch, status_events
 from ..Server import actions as job_actions
-from ..statuses import ACTIVE
+from ..Core.job_files import tail
+from ..Core.statuses import ACTIVE
+from ..Core.text import format_duration
 
 logger = getLogger()
 
@@ -286,7 +288,7 @@ class LiveJobView(_LiveDisplay):
                 rate = (done - first_done) / (now - first_t)
                 info["rate"] = f"{rate:.2f} subjobs/s"
                 if done < row.n_subjobs and status not in FINAL:
-                    info["eta"] = records.format_duration((row.n_subjobs - done) / rate)
+                    info["eta"] = format_duration((row.n_subjobs - done) / rate)
         if status == "running":
             info.update(self._process_stats())
         elif self._process:
@@ -308,7 +310,7 @@ class LiveJobView(_LiveDisplay):
         except Exception:
             return self._process
         peak = max(rss, self._process.get("_rss", 0))
-        self._process = {"cpu": records.format_duration(cpu), "memory": f"{peak / 2**20:.0f} MB (peak seen)", "_rss": peak}
+        self._process = {"cpu": format_duration(cpu), "memory": f"{peak / 2**20:.0f} MB (peak seen)", "_rss": peak}
         return self._process
 
     def _actions(self, status: str) -> list[str]:
@@ -375,7 +377,7 @@ class LiveJobView(_LiveDisplay):
         if not os.path.isfile(path):
             self.widget.peek = ""
             return f"{name} of job {target.getFQID('.')} does not exist yet (the job is {target.status}).", "info"
-        self.widget.peek = records.tail(path, PEEK_LINES)
+        self.widget.peek = tail(path, PEEK_LINES)
         return f"Last {PEEK_LINES} lines of {name} of job {target.getFQID('.')}, read at {time.strftime('%H:%M:%S')}.", "info"
 
     def remove(self) -> tuple[str, str]:

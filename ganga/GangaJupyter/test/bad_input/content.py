@@ -17,7 +17,7 @@ def _gz(path, data: bytes) -> str:
 
 
 def _bomb(tmp_path):
-    from GangaJupyter.Lib.Display import records
+    from GangaJupyter.Lib.Core import job_files
 
     path = tmp_path / "stderr.gz"
     with gzip.open(path, "wb", compresslevel=9) as handle:
@@ -25,78 +25,78 @@ def _bomb(tmp_path):
             handle.write(b"\0" * (1 << 20))
     assert os.path.getsize(path) < 1 << 20
     began = time.monotonic()
-    text = records.tail_any(str(path), 20)
+    text = job_files.tail_any(str(path), 20)
     assert time.monotonic() - began < 10
     assert text.endswith("(stderr.gz larger than 64 MB: showing what was read)")
 
 
 def _truncated_gz(tmp_path):
-    from GangaJupyter.Lib.Display import records
+    from GangaJupyter.Lib.Core import job_files
 
     path = tmp_path / "stderr.gz"
     _gz(path, b"line one\n" * 50_000 + b"Traceback (most recent call last):\n")
     path.write_bytes(path.read_bytes()[:-200])
-    text = records.tail_any(str(path), 5)
+    text = job_files.tail_any(str(path), 5)
     assert "line one" in text and text.endswith("(stderr.gz is damaged: showing what could be read)")
 
 
 def _not_gzip(tmp_path):
-    from GangaJupyter.Lib.Display import records
+    from GangaJupyter.Lib.Core import job_files
 
     path = tmp_path / "stderr.gz"
     path.write_bytes(b"plain text, not gzip\n")
-    assert records.tail_any(str(path), 5) == "(stderr.gz is damaged: showing what could be read)"
+    assert job_files.tail_any(str(path), 5) == "(stderr.gz is damaged: showing what could be read)"
 
 
 def _non_utf8(tmp_path):
-    from GangaJupyter.Lib.Display import records
+    from GangaJupyter.Lib.Core import job_files
 
     path = tmp_path / "stdout"
     path.write_bytes(b"caf\xe9 \xff\xfe ok\n")
-    assert records.tail_any(str(path), 5) == "caf\ufffd \ufffd\ufffd ok"
+    assert job_files.tail_any(str(path), 5) == "caf\ufffd \ufffd\ufffd ok"
 
 
 def _nul_bytes(tmp_path):
-    from GangaJupyter.Lib.Display import records
+    from GangaJupyter.Lib.Core import job_files
 
     path = tmp_path / "stderr"
     path.write_bytes(b"before\0\0after\n")
-    assert records.tail_any(str(path), 5) == "before\ufffd\ufffdafter"
+    assert job_files.tail_any(str(path), 5) == "before\ufffd\ufffdafter"
 
 
 def _huge_stdout(tmp_path):
-    from GangaJupyter.Lib.Display import records
+    from GangaJupyter.Lib.Core import job_files
 
     path = tmp_path / "stdout"
     with open(path, "wb") as handle:
         handle.seek(4 << 30)  # 4 GB of hole: sparse
         handle.write(b"the end\n")
     began = time.monotonic()
-    assert records.tail_any(str(path), 3).endswith("the end")
+    assert job_files.tail_any(str(path), 3).endswith("the end")
     assert time.monotonic() - began < 2
 
 
 def _symlink_outside(tmp_path):
-    from GangaJupyter.Lib.Display import records
+    from GangaJupyter.Lib.Core import job_files
 
     (tmp_path / "private").write_text("ssh key\n")
     (tmp_path / "job").mkdir()
     (tmp_path / "job" / "stderr").symlink_to(tmp_path / "private")
-    text = records.tail_any(str(tmp_path / "job" / "stderr"), 5)
+    text = job_files.tail_any(str(tmp_path / "job" / "stderr"), 5)
     assert text == "(stderr is a link to a file outside the job's folder: not shown)"
 
 
 def _fifo(tmp_path):
-    from GangaJupyter.Lib.Display import records
+    from GangaJupyter.Lib.Core import job_files
 
     os.mkfifo(tmp_path / "stdout")
-    assert records.tail_any(str(tmp_path / "stdout"), 5) == "(stdout is not a regular file: not shown)"
+    assert job_files.tail_any(str(tmp_path / "stdout"), 5) == "(stdout is not a regular file: not shown)"
 
 
 def _vanished(tmp_path):
-    from GangaJupyter.Lib.Display import records
+    from GangaJupyter.Lib.Core import job_files
 
-    assert records.tail_any(str(tmp_path / "stderr"), 5).startswith("(stderr could not be read: ")
+    assert job_files.tail_any(str(tmp_path / "stderr"), 5).startswith("(stderr could not be read: ")
 
 
 def _executed_garbage(tmp_path):

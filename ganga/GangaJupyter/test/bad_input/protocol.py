@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from GangaJupyter.Lib.Server import sessions
-from GangaJupyter.Lib.Server.location import GangaLocation
+from GangaJupyter.Lib.Core.location import GangaLocation
 
 from . import Case
 

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 from GangaJupyter.Lib.Server import app, sessions
-from GangaJupyter.Lib.Server.location import GangaLocation
+from GangaJupyter.Lib.Core.location import GangaLocation
 from GangaJupyter.Lib.Server.repository import Journal, Query, RepositoryIndex, list_job_ids, read_job
 from GangaJupyter.Lib.Server.watch import RepositoryWatch
-from GangaJupyter.Lib.text import DISPLAY_LENGTH
+from GangaJupyter.Lib.Core.text import DISPLAY_LENGTH
 
 from . import Case
 

@@ -27,7 +27,7 @@ from test_browser import LAB, NOTEBOOK7, TOKEN, FrontEnd, free_port, kill_leftov
 if TYPE_CHECKING:
     from playwright.sync_api import FrameLocator, Page
 
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "_static" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[4] / "docs" / "_static" / "screenshots"
 TIMEOUT_MS = 90_000
 HOSTILE = '<img src=x onerror="window.gjInjected=1">'
 

@@ -18,7 +18,7 @@ from GangaJupyter.testlib import waiting
 from GangaJupyter.testlib.needs import htcondor_pool_problem, unavailable
 
 RUNTIME = ("Configuration", "RUNTIME_PATH", "GangaJupyter")
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -12,7 +12,7 @@ import pytest
 from GangaJupyter.testlib.kernel import KernelSession
 from GangaJupyter.testlib.notebooks import execute, export_html, ganga_home
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 EXAMPLES = [REPO / "examples" / "quickstart.ipynb", REPO / "examples" / "notebookapp.ipynb"]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 GANGA_LINE = re.compile(r"^\W*(?:\x1b\[[0-9;]*m)?(?:INFO|WARNING|ERROR|DEBUG)\s", re.M)

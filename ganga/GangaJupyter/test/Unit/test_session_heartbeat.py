@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from GangaJupyter.Lib.Server import sessions
-from GangaJupyter.Lib.Server.location import GangaLocation
+from GangaJupyter.Lib.Core.location import GangaLocation
 
 
 def test_a_session_beats_until_it_stops(tmp_path: Path) -> None:

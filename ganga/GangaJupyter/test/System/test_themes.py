@@ -25,7 +25,7 @@ from test_jobs_browser import Server
 if TYPE_CHECKING:
     from playwright.sync_api import Frame, Page
 
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "_static" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[4] / "docs" / "_static" / "screenshots"
 TIMEOUT_MS = 90_000
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 LONG_NAME = "reconstruction-of-the-full-2024-dataset-with-the-new-calibration-" * 3 + "end"

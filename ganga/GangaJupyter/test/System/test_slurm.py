@@ -18,7 +18,7 @@ from GangaJupyter.Lib.Slurm import scheduler_record
 from GangaJupyter.testlib.needs import slurm_cluster_problem, unavailable
 from GangaJupyter.testlib.waiting import wait_until
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "slurm-cluster.sh"
+SCRIPT = Path(__file__).resolve().parents[4] / "scripts" / "slurm-cluster.sh"
 RUNTIME = [("Configuration", "RUNTIME_PATH", "GangaJupyter")]
 
 

@@ -10,7 +10,7 @@ import tracemalloc
 
 import nbformat
 
-from GangaJupyter.Lib.Display import records
+from GangaJupyter.Lib.Core import job_files
 from GangaJupyter.Lib.Display import notebook_outputs
 from GangaJupyter.Lib.NotebookApp import worker_files
 from GangaJupyter.Lib.NotebookApp.NotebookMerger import NotebookMerger
@@ -33,7 +33,7 @@ def test_a_gzip_bomb_is_read_up_to_a_cap_in_bounded_memory_and_time(tmp_path):
     assert os.path.getsize(path) < 1 << 20
     tracemalloc.start()
     began = time.monotonic()
-    text = records.tail_any(path, 20)
+    text = job_files.tail_any(path, 20)
     elapsed = time.monotonic() - began
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -46,14 +46,14 @@ def test_a_gzipped_stderr_is_read_once_per_version_of_the_file(tmp_path):
     path = str(tmp_path / "stderr.gz")
     with gzip.open(path, "wt") as handle:
         handle.write("first\n")
-    assert records.tail_any(path, 5) == "first"
-    calls_before = records._cached_tail.cache_info().hits
-    assert records.tail_any(path, 5) == "first"
-    assert records._cached_tail.cache_info().hits == calls_before + 1
+    assert job_files.tail_any(path, 5) == "first"
+    calls_before = job_files._cached_tail.cache_info().hits
+    assert job_files.tail_any(path, 5) == "first"
+    assert job_files._cached_tail.cache_info().hits == calls_before + 1
     time.sleep(0.01)
     with gzip.open(path, "wt") as handle:
         handle.write("second, longer\n")
-    assert records.tail_any(path, 5) == "second, longer"  # a new mtime and size: read again
+    assert job_files.tail_any(path, 5) == "second, longer"  # a new mtime and size: read again
 
 
 def test_a_stderr_linked_outside_the_job_is_not_read(tmp_path):
@@ -62,7 +62,7 @@ def test_a_stderr_linked_outside_the_job_is_not_read(tmp_path):
     job = tmp_path / "job"
     job.mkdir()
     (job / "stderr").symlink_to(secret)
-    text = records.tail_any(str(job / "stderr"), 5)
+    text = job_files.tail_any(str(job / "stderr"), 5)
     assert "private key" not in text
     assert "stderr is a link to a file outside the job's folder: not shown" in text
 

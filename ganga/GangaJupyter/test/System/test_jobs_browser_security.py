@@ -17,7 +17,7 @@ import pytest
 
 from GangaJupyter.Lib.Server import sessions
 from GangaJupyter.Lib.Server.app import GangaJobsBrowser
-from GangaJupyter.Lib.Server.location import find_location
+from GangaJupyter.Lib.Core.location import find_location
 from GangaJupyter.testlib.notebooks import ganga_home
 from test_browser import TOKEN, free_port, kill_leftovers, wait_for_server
 

@@ -29,7 +29,7 @@ from GangaJupyter.testlib.notebooks import ganga_home, notebook
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "_static" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[4] / "docs" / "_static" / "screenshots"
 TIMEOUT_MS = 90_000
 TOKEN = "gangajupyter-browser-test"
 

@@ -10,7 +10,7 @@ import pytest
 
 from GangaJupyter.testlib.notebooks import execute, ganga_home, notebook, outputs
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 QUICKSTART = REPO / "examples" / "quickstart.ipynb"
 
 STATE_PROBE = """
