@@ -26,7 +26,6 @@ import os
 import re
 import socket
 import stat
-import tempfile
 import threading
 import time
 import uuid
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..Core.files import write_atomic
 from ..Core.location import GangaLocation
 
 HOST = socket.gethostname()
@@ -81,23 +81,10 @@ def jupyter_folder(location: GangaLocation, *parts: str) -> Path:
     return path
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write ``path`` atomically (a reader sees the old file or the whole new one): a fresh temporary file (0600,
-    never an existing name or a symbolic link) in the same folder, renamed over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)  # replaces a symbolic link at ``path`` itself, never its target
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, data: Any) -> None:
     """Write ``path`` atomically in its folder, made or checked by :func:`private_folder` (that folder only)."""
     private_folder(path.parent)
-    write_text(path, json.dumps(data))
+    write_atomic(path, json.dumps(data))
 
 
 def read_small(path: Path) -> tuple[bytes, float]:
@@ -231,7 +218,7 @@ def send_request(location: GangaLocation, session: SessionInfo, action: str, job
     rid = uuid.uuid4().hex
     path = request_path(location, session.sid, rid)
     jupyter_folder(location, "requests", session.sid)
-    write_text(path, json.dumps({"id": rid, "action": action, "job": job_id, "time": time.time()}))
+    write_atomic(path, json.dumps({"id": rid, "action": action, "job": job_id, "time": time.time()}))
     return rid
 
 
@@ -302,7 +289,7 @@ class SessionService:
     def beat(self) -> None:
         """Write (again) this session's registration: its mtime is the heartbeat readers check."""
         registration = {"sid": self.sid, "pid": os.getpid(), "host": HOST, "role": self.role, "started": self.started}
-        write_text(jupyter_folder(self.location, "sessions") / f"{self.sid}.json", json.dumps(registration))
+        write_atomic(jupyter_folder(self.location, "sessions") / f"{self.sid}.json", json.dumps(registration))
 
     def _heartbeat(self) -> None:
         """Beat apart from the worker, which may spend minutes on one action."""
@@ -354,7 +341,7 @@ class SessionService:
                 if self.journal_path.stat().st_size > JOURNAL_LIMIT:
                     recent = time.time() - JOURNAL_KEEP
                     self._latest = {fqid: change for fqid, change in self._latest.items() if change[1] >= recent}
-                    write_text(self.journal_path, json.dumps({"changes": self._latest}) + "\n")
+                    write_atomic(self.journal_path, json.dumps({"changes": self._latest}) + "\n")
                     return
                 fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
                 with os.fdopen(fd, "a", encoding="utf-8") as journal:
@@ -410,13 +397,13 @@ class SessionService:
         reply = reply_path(self.location, request["id"])
         jupyter_folder(self.location, "replies")
         if request.get("action") == "release":
-            write_text(reply, json.dumps({"ok": True, "message": "released"}))
+            write_atomic(reply, json.dumps({"ok": True, "message": "released"}))
             self.released.set()
             return True
         from .actions import perform
 
         ok, message = perform(str(request.get("action")), request.get("job"))
-        write_text(reply, json.dumps({"ok": ok, "message": message}))
+        write_atomic(reply, json.dumps({"ok": ok, "message": message}))
         return False
 
 

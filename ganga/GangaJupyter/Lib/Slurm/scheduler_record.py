@@ -7,6 +7,8 @@ import json
 import os
 from typing import Any
 
+from ..Core.files import write_atomic
+
 FILENAME = "__scheduler__.json"
 
 
@@ -31,9 +33,7 @@ def update(job: Any, **fields: Any) -> bool:
     if merged == record:
         return False
     path = _path(job)
-    with open(path + ".tmp", "w") as handle:
-        json.dump(merged, handle)
-    os.replace(path + ".tmp", path)  # a view reading meanwhile sees the old or the new record, never half
+    write_atomic(path, json.dumps(merged))  # a view reading meanwhile sees the old or the new record, never half
     return True
 
 
