@@ -91,12 +91,13 @@ setup(
     long_description_content_type="text/x-rst",
     license="GPL-2.0-or-later",
     python_requires=">=3.9",
-    packages=find_namespace_packages(include=["ganga.GangaJupyter", "ganga.GangaJupyter.*"], exclude=["*.test"]),
+    packages=find_namespace_packages(include=["ganga.GangaJupyter", "ganga.GangaJupyter.*"], exclude=["*.test", "*.test.*"]),
     package_data={
         "ganga.GangaJupyter": [
             "GangaJupyter.ini",
             "Lib/Display/templates/*.j2",
             "Lib/Widgets/*.js",
+            "Lib/Widgets/*.css",
             "Lib/Server/templates/*.j2",
             "Lib/Server/static/*",
         ]

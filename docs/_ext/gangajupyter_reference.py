@@ -2,7 +2,10 @@
 
 ``.. gpi-classes::`` lists every Ganga plugin class defined by GangaJupyter (docstring, schema, methods);
 ``.. jupyter-config::`` lists the ``[Jupyter]`` options with their defaults and documentation;
-``.. gangajupyter-bad-input::`` tables the bad-input corpus (``ganga/GangaJupyter/test/bad_input``).
+``.. gangajupyter-bad-input::`` tables the bad-input corpus (``ganga/GangaJupyter/test/bad_input``);
+``.. gangajupyter-import-graph::`` tables which room of ``Lib/`` imports which (``testlib/import_graph.py``);
+``.. gangajupyter-ganga-patches::`` lists GangaJupyter's patches of Ganga (``Lib/GangaPatches``): what each changes,
+why, and whether the installed Ganga still needs it.
 """
 from __future__ import annotations
 
@@ -91,7 +94,7 @@ class GangaOptions(_RstDirective):
     """Document the options GangaJupyter declares in Ganga's own sections."""
 
     def run(self):
-        from GangaJupyter.Lib.settings import GANGA_OPTIONS
+        from GangaJupyter.Lib.GangaPatches.ganga_options import GANGA_OPTIONS
 
         lines = [".. list-table::", "   :header-rows: 1", "   :widths: 25 15 60", ""]
         lines += ["   * - option", "     - default", "     - meaning"]
@@ -135,9 +138,44 @@ class BadInput(SphinxDirective):
         return [count, table]
 
 
+class ImportGraphTable(_RstDirective):
+    """The room-to-room dependency table, read from this checkout's source by the import-structure check."""
+
+    def run(self):
+        from GangaJupyter.testlib.import_graph import ImportGraph, rooms, rst_table
+
+        graph = ImportGraph(Path(__file__).resolve().parents[2] / "ganga" / "GangaJupyter")
+        for module in graph.modules.values():
+            self.env.note_dependency(str(module.path))  # the page is rebuilt when a module changes
+        lines = [f"{len(graph.modules)} modules in {len(rooms(graph))} rooms, read from the source when these pages "
+                 "were built. *(lazy)*: imported only inside functions or for type checking.", ""]
+        return self.render(lines + rst_table(graph))
+
+
+class GangaPatchList(_RstDirective):
+    """Every patch of Ganga, from its ``Patch`` object, checked against the Ganga these pages are built with."""
+
+    def run(self):
+        import GangaCore
+
+        from GangaJupyter.Lib.GangaPatches import KERNEL_PATCHES, PATCHES
+
+        version = GangaCore._gangaVersion
+        lines = [f"Checked against the installed Ganga ({version}) when these pages were built.", ""]
+        for patch in PATCHES + KERNEL_PATCHES:
+            changes = ", ".join(f"``{part.strip()}``" for part in patch.changes.split(","))
+            needed = "yes" if patch.still_needed() else "no (not installed)"
+            lines += [f"``{patch.name}``", f"    Changes {changes}; installed {patch.when}.", ""]
+            lines += [f"    {line}" for line in inspect.cleandoc(patch.why).splitlines()]
+            lines += ["", f"    Still needed by Ganga {version}: **{needed}**.", ""]
+        return self.render(lines)
+
+
 def setup(app):
     app.add_directive("gpi-classes", GpiClasses)
     app.add_directive("jupyter-config", JupyterConfig)
     app.add_directive("ganga-options", GangaOptions)
     app.add_directive("gangajupyter-bad-input", BadInput)
+    app.add_directive("gangajupyter-import-graph", ImportGraphTable)
+    app.add_directive("gangajupyter-ganga-patches", GangaPatchList)
     return {"parallel_read_safe": True, "version": "1"}

@@ -27,13 +27,13 @@ def standardSetup() -> None:
 
 
 def loadPlugins(config=None) -> None:
-    """Ganga runtime hook: register GangaJupyter's plugin classes and rich display."""
+    """Ganga runtime hook: register GangaJupyter's plugin classes, patch Ganga where it still needs it, start
+    fast detection."""
     from .Lib import HTCondor, Monitor, NotebookApp, Slurm  # noqa: F401  (defining the classes registers them with Ganga)
-    from .Lib.Display import install_repr_html
+    from .Lib import GangaPatches
 
-    install_repr_html()
+    GangaPatches.install_all()
     Monitor.install()
-    Slurm.install()
 
 
 def postBootstrapHook() -> None:

@@ -45,32 +45,13 @@ OPTIONS: dict[str, tuple[Any, str]] = {
 }
 
 
-#: Options of Ganga's own sections that Ganga 8.7.12 reads but never declares, so ``.gangarc`` could not set them.
-GANGA_OPTIONS: dict[tuple[str, str], tuple[Any, str]] = {
-    ("PollThread", "Slurm"): (
-        0.5,
-        "Seconds between two checks of the active Slurm jobs (one squeue call for all of them); Ganga's own default "
-        "for backends without an option is default_backend_poll_rate (30 s)",
-    ),
-    ("PollThread", "HTCondor"): (
-        0.5,
-        "Seconds between two checks of the active HTCondor jobs (one schedd query with a projection for all of "
-        "them)",
-    ),
-}
-
-
 def create_section() -> None:
-    """Create ``[Jupyter]`` and declare :data:`GANGA_OPTIONS`; Ganga allows this only before it bootstraps."""
-    from GangaCore.Utility.Config import getConfig, makeConfig
+    """Create ``[Jupyter]``; Ganga allows this only before it bootstraps."""
+    from GangaCore.Utility.Config import makeConfig
 
     config = makeConfig(SECTION, "Settings of the GangaJupyter runtime package (Ganga in Jupyter notebooks)")
     for name, (default, doc) in OPTIONS.items():
         config.addOption(name, default, doc)
-    for (section, name), (default, doc) in GANGA_OPTIONS.items():
-        if name not in getConfig(section).options:
-            numbers = [int, float] if isinstance(default, float) else None  # ".gangarc: Slurm = 3" is an int
-            getConfig(section).addOption(name, default, doc, typelist=numbers)
 
 
 def option(name: str) -> Any:

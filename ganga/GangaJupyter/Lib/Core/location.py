@@ -11,8 +11,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ConfigurationError
 
-class LocationError(Exception):
+
+class LocationError(ConfigurationError):
     """The repository cannot be read by the Jobs browser; the message names the problem and the fix."""
 
 

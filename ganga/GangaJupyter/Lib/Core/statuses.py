@@ -18,7 +18,16 @@ STATUS_ORDER = (
     "removed",
     "unknown",
 )
+#: A job in one of these may still change by itself (Ganga or its backend will move it on).
 ACTIVE = ("submitting", "submitted", "running", "completing")
+#: The statuses in which a backend's monitoring updates a job (Ganga's poll, GangaJupyter's fast detection).
+AT_BACKEND = ("submitted", "running")
+#: Nothing changes by itself any more: a live view of a job in one of these settles.
+FINAL = ("completed", "failed", "killed", "removed")
+#: A run that ended (a removed job did not end: it is gone).
+FINISHED = ("completed", "failed", "killed")
+#: The statuses in the order a job reaches them (the Jobs browser's status filter).
+LIFECYCLE = ("new", "submitting", "submitted", "running", "completing", "completed", "failed", "killed")
 
 #: Badges put white text on these, so each has a contrast ratio of at least 4.5 with white (WCAG AA), on any theme.
 STATUS_COLOURS = {

@@ -1,14 +1,13 @@
-"""Rich HTML display of Ganga objects: ``_repr_html_`` on Ganga's proxy classes and registry slices.
+"""Rich HTML display of Ganga objects: what ``_repr_html_`` of Ganga's proxy classes and registry slices returns
+(the ``rich_display`` patch puts it there).
 
-``_repr_html_`` (rather than an IPython formatter) because nbconvert, VS Code and other front ends call it
-directly. ``text/plain`` stays Ganga's own. A renderer that fails returns None, so the front end falls back to
-the text form instead of showing a traceback.
+A renderer that fails returns None, so the front end falls back to the text form instead of showing a traceback.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from GangaCore.GPIDev.Base.Proxy import GPIProxyObject, stripProxy
+from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.GPIDev.Lib.Registry.JobRegistry import JobRegistrySlice
 from GangaCore.GPIDev.Lib.Registry.RegistrySliceProxy import RegistrySliceProxy
 from GangaCore.Utility.logging import getLogger
@@ -47,16 +46,10 @@ def _is_file_list(impl: Any) -> bool:
     return bool(items) and all(getattr(i, "_category", None) == _FILE_CATEGORY for i in items)
 
 
-def _repr_html_(self: Any) -> str | None:
+def repr_html(self: Any) -> str | None:
+    """``_repr_html_`` of Ganga's proxies: :func:`html_for`, or None when it fails."""
     try:
         return html_for(self)
     except Exception:  # display must never raise into a notebook output
         logger.debug("GangaJupyter could not render %s as HTML", type(self).__name__, exc_info=True)
         return None
-
-
-def install_repr_html() -> None:
-    """Give every Ganga proxy object and registry slice a ``_repr_html_``."""
-    GPIProxyObject._repr_html_ = _repr_html_
-    RegistrySliceProxy._repr_html_ = _repr_html_
-    render.precompile()

@@ -16,11 +16,15 @@ from GangaCore.GPIDev.Base.Objects import GangaObject
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.Plugin import allPlugins
 
+from ..Backends import adapter_for
+from ..Core.errors import WorkerFileError
 from ..Core.job_files import tail_any
 from ..Core.job_messages import Message, job_messages
-from ..Core.statuses import ordered_counts
+from ..Core.scheduler_record import SchedulerRecord
+from ..Core.actions import RESUBMITTABLE
+from ..Core.statuses import FINISHED, ordered_counts
 from ..Core.text import format_duration, shorten, strip_ansi
-from ..Slurm import scheduler_record
+from ..Core.worker_report import WorkerFailure
 
 _plugin_names: dict[str, str] = {}
 
@@ -237,7 +241,7 @@ class NotebookSection:
     """What a NotebookApp job adds to its view: progress, the failing cell, or the executed outputs."""
 
     progress: dict[str, Any] | None
-    failure: dict[str, Any] | None
+    failure: WorkerFailure | None
     failure_job: str
     cells: list[Any]
     truncated: bool
@@ -262,7 +266,7 @@ class JobRecord:
     application: list[SchemaRow]
     backend: list[SchemaRow]
     notebook: NotebookSection | None = None
-    scheduler: dict[str, Any] = field(default_factory=dict)  # what the batch system said (Slurm's record)
+    scheduler: SchedulerRecord = field(default_factory=SchedulerRecord)  # what the batch system says (its adapter)
     stdout_tail: str = ""  # the end of a finished job's stdout
     messages: list[Message] = field(default_factory=list)  # what Ganga said about it in this kernel, oldest first
     resubmit_hint: str = ""  # how to resubmit a finished job that failed (its view is static by then)
@@ -280,7 +284,6 @@ _TIMESTAMP_LABELS = (
 
 MESSAGES_SHOWN = 50
 STDOUT_TAIL_LINES = 20
-FINISHED = ("completed", "failed", "killed")
 
 
 def _output_file(job: GangaObject, name: str) -> str | None:
@@ -327,9 +330,9 @@ def error_summary(job: GangaObject) -> str:
         from ..NotebookApp import worker_files
 
         report = worker_files.read_report(job)
-        if report and report.get("error"):
-            return worker_files.describe_failure(report)
-    reason = scheduler_record.read(job).get("reason")
+        if report and report.failure:
+            return report.describe()
+    reason = adapter_for(job).scheduler_record(job).reason
     if reason:
         return reason
     text, _ = _read_stderr(job, 5)
@@ -354,10 +357,10 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
     stderr_tail, stderr_source = "", ""
     failed_job = None
     subjobs = job._data.get("subjobs") or []
-    if row.status in ("failed", "killed") and not workspace_missing:
+    if row.status in RESUBMITTABLE and not workspace_missing:
         if len(subjobs):
             statuses = _subjob_statuses(job)
-            failed_subjobs = [f"{row.fqid}.{i}" for i, s in enumerate(statuses) if s in ("failed", "killed")]
+            failed_subjobs = [f"{row.fqid}.{i}" for i, s in enumerate(statuses) if s in RESUBMITTABLE]
             if failed_subjobs:
                 failed_job = subjobs[int(failed_subjobs[0].rsplit(".", 1)[1])]
         else:
@@ -376,7 +379,7 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
         stdout_path = _output_file(job, "stdout")
         stdout_tail = tail_any(stdout_path, STDOUT_TAIL_LINES) if stdout_path else ""
     resubmit_hint = ""
-    if row.status in ("failed", "killed") and not workspace_missing:
+    if row.status in RESUBMITTABLE and not workspace_missing:
         master, _, sub = row.fqid.partition(".")
         resubmit_hint = f"jobs({master})" + (f".subjobs({sub})" if sub else "") + ".resubmit()"
     return JobRecord(
@@ -394,7 +397,7 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
         application=schema_rows(application) if application is not None else [],
         backend=schema_rows(backend) if backend is not None else [],
         notebook=notebook_section(job, row, failed_job) if is_notebook else None,
-        scheduler=scheduler_record.read(job) if not len(subjobs) and row.status != "new" else {},
+        scheduler=adapter_for(job).scheduler_record(job) if not len(subjobs) and row.status != "new" else SchedulerRecord(),
         stdout_tail=stdout_tail,
         messages=job_messages.for_job(row.fqid)[-MESSAGES_SHOWN:],
         resubmit_hint=resubmit_hint,
@@ -408,11 +411,11 @@ def notebook_section(job: GangaObject, row: JobRow, failed_job: GangaObject | No
     if row.status == "running" and not row.n_subjobs:
         return NotebookSection(worker_files.running_progress(job, job_file(job, "stdout")), None, "", [], False)
     if failed_job is not None:
-        report = worker_files.read_report(failed_job) or {}
+        report = worker_files.read_report(failed_job)
         cells, truncated, notice = _executed(failed_job)
-        failure = report.get("error")
-        if failure and failure.get("kind") == "cell" and failure.get("cell"):
-            cells = [c for c in cells if c.number == failure["cell"]]  # only the failing cell's outputs
+        failure = report.failure if report else None
+        if failure and failure.kind == "cell" and failure.cell:
+            cells = [c for c in cells if c.number == failure.cell]  # only the failing cell's outputs
         return NotebookSection(None, failure, failed_job.getFQID("."), cells if failure else [], truncated, notice)
     if row.status == "completed" and not row.n_subjobs:
         return NotebookSection(None, None, "", *_executed(job))
@@ -426,7 +429,7 @@ def _executed(job: GangaObject) -> tuple[list[Any], bool, str]:
 
     try:
         cells = worker_files.executed_cells(job) or []
-    except worker_files.WorkerFileError as err:
+    except WorkerFileError as err:
         return [], False, str(err)
     return (*convert_cells(cells), "")
 

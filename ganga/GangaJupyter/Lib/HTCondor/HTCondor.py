@@ -2,7 +2,7 @@
 
 A job and all its subjobs go to the schedd as one cluster (one ``Schedd.submit`` with item data). By default the
 files travel over the connection (``spool``), so the notebook needs no filesystem shared with the schedd.
-Monitoring is one schedd query per poll for every active job (:mod:`.monitoring`).
+Monitoring is one schedd query per poll for every active job (:mod:`.monitoring`, run by HTCondor's adapter).
 """
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from GangaCore.GPIDev.Lib.File.FileBuffer import FileBuffer
 from GangaCore.GPIDev.Schema import ComponentItem, Schema, SimpleItem, Version
 from GangaCore.Utility.logging import getLogger
 
-from . import bindings, description, monitoring
+from ..Core.statuses import AT_BACKEND
+from . import bindings, description
+from .adapter import htcondor_adapter
 
 logger = getLogger()
 
@@ -174,7 +176,7 @@ class HTCondor(IBackend):
     def _active(self) -> list[Any]:
         job = self.getJobObject()
         targets = list(job.subjobs) if len(job.subjobs) else [job]
-        return [t for t in targets if t.status in ("submitted", "running") and t.backend.id]
+        return [t for t in targets if t.status in AT_BACKEND and t.backend.id]
 
     def _act(self, action: str, reason: str) -> bool:
         module = bindings.htcondor2()
@@ -252,8 +254,8 @@ class HTCondor(IBackend):
     @staticmethod
     def master_updateMonitoringInformation(jobs):
         """One monitoring task for every active HTCondor job and subjob (Ganga's default runs one per split job)."""
-        monitoring.schedule_poll(jobs)
+        htcondor_adapter.monitor.schedule(jobs)
 
     @staticmethod
     def updateMonitoringInformation(jobs):
-        monitoring.poll(jobs)
+        htcondor_adapter.update(jobs)

@@ -11,21 +11,12 @@ from typing import Any
 from GangaCore.Utility.Config import getConfig
 
 from .. import settings
-from ..Display import install_repr_html
-from ..Display.render import notice_html
+from .notices import notify
 
 RUNTIME_NAME = "GangaJupyter"
 
 _activated = False
 _shells: set[int] = set()
-
-
-def notify(message: str, fix: str = "", level: str = "warning") -> None:
-    """Show a notice in the output of the running cell (HTML, with a plain-text form for other front ends)."""
-    from IPython.display import display
-
-    text = f"GangaJupyter: {message}" + (f"\n{fix}" if fix else "")
-    display({"text/html": notice_html(message, fix, level), "text/plain": text}, raw=True)
 
 
 def running_kernel() -> Any | None:
@@ -61,7 +52,7 @@ def _release_jobs_browser_helper() -> list[int]:
     flushes and ends), so this kernel becomes the session that monitors (see docs/jobs-browser.rst). Returns
     the pids of the helpers that ended."""
     from ..Core.location import LocationError, find_location
-    from ..Server.sessions import release_helpers
+    from ..Core.protocol import release_helpers
 
     try:
         return release_helpers(find_location())
@@ -100,44 +91,27 @@ def _start_monitoring() -> None:
         )
         return
     enableMonitoringService()
-    from ..Server.sessions import start_service
+    from ..Session.service import start_service
 
     start_service("kernel")  # the Jobs browser shows this session's status changes and sends its actions here
-
-
-def _render_ganga_error(self: BaseException) -> list[str]:
-    """How IPython shows a Ganga exception in a notebook: Ganga's messages (this one and the ones that caused
-    it, which name the problem), not a Python stack."""
-    lines, seen, error = [], set(), self
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        lines.append(("\x1b[0;31m" if not lines else "  caused by: ") + str(error) + ("\x1b[0m" if not lines else ""))
-        error = error.__cause__ or error.__context__
-    return lines
 
 
 def activate(shell: Any | None = None) -> None:
     """Rich display, magics, short Ganga errors and monitoring for this IPython shell. Idempotent."""
     global _activated
-    install_repr_html()
+    from ..GangaPatches import install_kernel_patches
+
     shell = shell or running_kernel()
+    install_kernel_patches(shell)  # rich display; live views and short Ganga errors as [Jupyter] says
     if shell is not None and getattr(shell, "kernel", None) is not None:
         from . import ganga_log
 
         ganga_log.install(shell, in_cell=True)  # again after the bootstrap, which made Ganga's stderr handler
     if shell is not None and id(shell) not in _shells:
         _shells.add(id(shell))
-        from GangaCore.Core.exceptions import GangaException
-
         from .magics import register
 
         register(shell)
-        if settings.option("live_views") and getattr(shell, "kernel", None) is not None:
-            from ..Widgets import install_live_display
-
-            install_live_display()
-        if settings.option("short_ganga_errors"):
-            GangaException._render_traceback_ = _render_ganga_error
     if not _activated:
         _activated = True
         if settings.option("autostart_monitoring"):
@@ -152,7 +126,9 @@ def activate_in_running_kernel() -> None:
 
 def load_extension(ipython: Any) -> None:
     if ganga_started() and not gangajupyter_in_runtime():
-        install_repr_html()
+        from ..GangaPatches import install_kernel_patches
+
+        install_kernel_patches(None)  # rich display alone: this Ganga has none of GangaJupyter's monitoring
         notify(
             "Ganga was already started in this kernel without GangaJupyter. Rich display is on, but GangaJupyter's "
             "job types are missing and monitoring was not started, because Ganga registers plugins only when it "

@@ -11,10 +11,11 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .activation import notify
+from ..Core.errors import ConfigurationError
+from .notices import notify
 
 
-class MagicInputError(Exception):
+class MagicInputError(ConfigurationError):
     """Bad input to a magic; the message names the problem and the fix."""
 
 

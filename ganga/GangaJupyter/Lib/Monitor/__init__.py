@@ -1,9 +1,8 @@
-"""Kernel-side monitoring: the hook on Ganga's status changes, the event stream, fast detection through status files, and the
-narrow fixes of Ganga's monitoring loop. Data flows one way: Ganga status change -> hook -> stream -> views."""
+"""Kernel-side monitoring: the event stream of Ganga's status changes (fed by the ``status_hook`` patch) and fast
+detection through status files. Data flows one way: Ganga status change -> hook -> stream -> subscribers."""
 from __future__ import annotations
 
 from .. import settings
-from .ganga_fixes import submit_in_progress  # noqa: F401  (backend glue asks it before updating a job)
 
 
 def watch_job(job) -> None:
@@ -15,11 +14,8 @@ def watch_job(job) -> None:
 
 
 def install() -> None:
-    """Install the hook and the fixes (idempotent)."""
-    from . import ganga_fixes, job_updates, status_file_watch, status_hook
-
-    status_hook.install()
-    ganga_fixes.install()
-    job_updates.install()
+    """Start fast detection, when ``[Jupyter] fast_local_detection`` is on (loadPlugins, once)."""
     if settings.option("fast_local_detection"):
+        from . import status_file_watch
+
         status_file_watch.install()

@@ -1,28 +1,40 @@
-"""The per-kernel stream of job status changes: coalesced per job, delivered in batches by one thread.
+"""The per-kernel stream of job changes: coalesced per job, delivered in batches by one thread.
 
-Ganga changes job statuses on its monitoring threads. The hook only records ``fqid -> status`` under a lock
-(cheap, never blocking Ganga); a single dispatcher thread hands subscribers at most one batch per
-``window`` seconds, with only the latest status of each job, so a 10,000-subjob job cannot flood the views.
+Two kinds of change: a job's status (Ganga changes it on its monitoring threads; the hook records
+``fqid -> status``), and its scheduler record (what the batch system says about it, see
+:mod:`..Core.scheduler_record`: a reason, accounting figures), published by the backend's adapter with no status
+change. Publishing only records the change under a lock (cheap, never blocking Ganga); a single dispatcher
+thread hands subscribers at most one :class:`EventBatch` per ``window`` seconds, with only the latest status of
+each job, so a 10,000-subjob job cannot flood the views.
 """
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterable
 
 from GangaCore.Utility.logging import getLogger
 
 logger = getLogger()
 
-#: fqid -> (status, time the change was seen)
-Batch = dict[str, tuple[str, float]]
-Subscriber = Callable[[Batch], None]
+
+class EventBatch(dict[str, tuple[str, float]]):
+    """``fqid -> (status, time the change was seen)`` for the status changes, and :attr:`records`: the fqids whose
+    scheduler record changed. A batch may hold records and no status change."""
+
+    def __init__(self, statuses: dict[str, tuple[str, float]] | None = None, records: Iterable[str] = ()):
+        super().__init__(statuses or {})
+        self.records: frozenset[str] = frozenset(records)
+
+
+Subscriber = Callable[[EventBatch], None]
 
 
 class StatusEvents:
     def __init__(self, window: float = 0.05):
         self.window = window
-        self._pending: Batch = {}
+        self._pending: dict[str, tuple[str, float]] = {}
+        self._pending_records: set[str] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._subscribers: dict[int, Subscriber] = {}
@@ -39,8 +51,16 @@ class StatusEvents:
             self.published += 1
         self._wake.set()
 
+    def publish_record(self, fqid: str) -> None:
+        """Record that the scheduler record of a job changed (any thread; returns at once)."""
+        with self._lock:
+            self._pending_records.add(fqid)
+            self.published += 1
+        self._wake.set()
+
     def subscribe(self, callback: Subscriber) -> int:
-        """Call ``callback(batch)`` on the dispatcher thread for every batch; returns a token for unsubscribe."""
+        """Call ``callback(batch)`` (an :class:`EventBatch`) on the dispatcher thread for every batch; returns a token
+        for unsubscribe."""
         with self._lock:
             self._next_token += 1
             self._subscribers[self._next_token] = callback
@@ -66,10 +86,11 @@ class StatusEvents:
             time.sleep(self.window)  # let a burst of changes collapse into one batch
             with self._lock:
                 self._wake.clear()
-                batch, self._pending = self._pending, {}
+                if not self._pending and not self._pending_records:
+                    continue
+                batch = EventBatch(self._pending, self._pending_records)
+                self._pending, self._pending_records = {}, set()
                 subscribers = list(self._subscribers.values())
-            if not batch:
-                continue
             started = time.thread_time()
             self.delivered_batches += 1
             for callback in subscribers:

@@ -1,16 +1,16 @@
-"""Event-driven detection through the job's status file: the wrappers of Ganga's Local and Slurm backends write
-``__jobstatus__`` (PID, then EXITCODE) into the job's output directory; inotify (through watchdog) tells us at
-once, and the backend's own monitoring code then reads the file on Ganga's monitoring loop, as its poll would.
-(On a Slurm cluster whose worker nodes write over NFS, inotify sees nothing, and the backend's poll decides.)
-Other backends name the file their jobs write as they change state with :func:`watch_file` (HTCondor's
-shared-filesystem jobs: the job event log).
+"""Event-driven detection through the job's status file: each backend's adapter names the file in the job's output
+directory that changes with its state (``BackendAdapter.watched_file``: the ``__jobstatus__`` that Ganga's
+wrappers write, an HTCondor event log, or none); inotify (through watchdog) tells us at once, and the adapter's
+update (``BackendAdapter.update``, the backend's own monitoring code) then reads it on Ganga's monitoring loop, as
+its poll would. (On a cluster whose worker nodes write over NFS, inotify sees nothing, and the backend's poll
+decides.)
 
 Jobs are watched from the moment their ``submit()`` returns in this session until they end (a file written
 before is read then); a split job's whole workspace is one recursive watch, up to
 ``[Jupyter] fast_detection_max_subjobs`` subjobs. It starts once ``submit()`` has made every subjob folder:
 watchdog's recursive watch registers a folder made while it walks a new one twice, and warns about it.
 
-The update a change triggers goes through :func:`.job_updates.one_update_per_job`, as Ganga's poll does, so a
+The update a change triggers goes through :func:`.update_guard.one_update_per_job`, as Ganga's poll does, so a
 job is never updated by both at once, nor after it has ended. watchdog's warnings and log records are about its
 own bookkeeping (Ganga's poll still sees every job), so they never reach a notebook cell: its warnings are
 ignored, its log records go to Ganga's debug log.
@@ -22,34 +22,23 @@ import logging
 import os
 import threading
 import warnings
-from typing import Any, Callable
+from typing import Any
 
-from GangaCore.GPIDev.Base.Proxy import getName, stripProxy
+from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.logging import getLogger
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from .events import Batch, status_events
-from .ganga_fixes import after_submit, submit_in_progress
-from .job_updates import one_update_per_job
+from ..Backends import adapter_for
+from ..Core.statuses import AT_BACKEND, FINAL
+from .events import EventBatch, status_events
+from .submits import after_submit, held_by_submit, submit_in_progress
+from .update_guard import one_update_per_job
 
 logger = getLogger()
 
-STATUS_FILE = "__jobstatus__"
-ACTIVE = ("submitted", "running")
-#: Backend name -> the file in a job's output directory that changes when its state does (None: not watched).
-WATCHED_FILES: dict[str, Callable[[Any], str | None]] = {"Local": lambda job: STATUS_FILE, "Slurm": lambda job: STATUS_FILE}
-FINAL = ("completed", "failed", "killed", "removed", "new")
-
-
-def watch_file(backend: str, file_of: Callable[[Any], str | None]) -> None:
-    """Watch jobs on ``backend`` for the file ``file_of(job)`` (a name in the job's output directory, or None)."""
-    WATCHED_FILES[backend] = file_of
-
-
-def watched_file(job: Any) -> str | None:
-    file_of = WATCHED_FILES.get(getName(job.backend))
-    return file_of(job) if file_of is not None else None
+#: A master job in one of these is no longer watched ("new": its submit failed and Ganga rolled it back).
+UNWATCHED = FINAL + ("new",)
 
 
 def _job(fqid: str) -> Any | None:
@@ -67,14 +56,14 @@ def _job(fqid: str) -> Any | None:
 
 async def _refresh(job: Any) -> None:
     """Let the backend's monitoring read this job's status file now (runs on Ganga's monitoring loop; a
-    synchronous backend, like Slurm, in the loop's thread pool as Ganga runs it)."""
-    update = one_update_per_job(type(job.backend).updateMonitoringInformation)
+    synchronous update, like Slurm's, in the loop's thread pool as Ganga runs it)."""
+    update = one_update_per_job(adapter_for(job).update)
     if asyncio.iscoroutinefunction(update):
         await update([job])
     else:
         await asyncio.get_running_loop().run_in_executor(None, update, [job])
     master = job.master
-    if master is not None and master.status in ACTIVE + ("submitting",):
+    if master is not None and master.status in AT_BACKEND + ("submitting",):
         master.updateMasterJobStatus()
 
 
@@ -83,17 +72,17 @@ class StatusFileWatch(FileSystemEventHandler):
         self._observer: Observer | None = None
         self._watches: dict[str, Any] = {}  # master fqid -> watchdog watch
         self._not_watched: set[str] = set()  # other backends, or too many subjobs: decided once
-        self._names: set[str] = {STATUS_FILE}  # the file names watched jobs write
+        self._names: set[str] = set()  # the file names watched jobs write
         self._lock = threading.Lock()
         self.triggered = 0
 
     # ------------------------------------------------------------- which jobs
-    def on_status_batch(self, batch: Batch) -> None:
+    def on_status_batch(self, batch: EventBatch) -> None:
         started: set[str] = set()
         for fqid, (status, _) in batch.items():
-            if status in ACTIVE:
+            if status in AT_BACKEND:
                 started.add(fqid.split(".")[0])
-            elif status in FINAL and "." not in fqid:
+            elif status in UNWATCHED and "." not in fqid:
                 self.unwatch(fqid)
         for master_fqid in started - set(self._watches) - self._not_watched:
             job = _job(master_fqid)
@@ -108,9 +97,9 @@ class StatusFileWatch(FileSystemEventHandler):
 
         if monitoring_component is None or not monitoring_component.enabled:
             return  # nothing would act on what the watch sees
-        if job.status not in ACTIVE + ("submitting",) or job.getFQID(".") in self._not_watched:
+        if job.status not in AT_BACKEND + ("submitting",) or job.getFQID(".") in self._not_watched:
             return
-        if watched_file(job):
+        if adapter_for(job).watched_file(job):
             self.watch(job)
         else:
             self._not_watched.add(job.getFQID("."))
@@ -122,7 +111,7 @@ class StatusFileWatch(FileSystemEventHandler):
         if len(job.subjobs) > settings.option("fast_detection_max_subjobs"):
             self._not_watched.add(fqid)  # one inotify watch per subjob folder: Ganga's own poll is cheaper
             return
-        name = watched_file(job)
+        name = adapter_for(job).watched_file(job)
         if name:
             self._names.add(name)
         root = job.getOutputWorkspace(create=True).getPath()
@@ -160,7 +149,7 @@ class StatusFileWatch(FileSystemEventHandler):
         if os.path.basename(path) not in self._names:
             return
         job = self._job_for_status_file(path)
-        if job is not None and watched_file(job) == os.path.basename(path):
+        if job is not None and adapter_for(job).watched_file(job) == os.path.basename(path):
             self.trigger(job)
 
     def _job_for_status_file(self, path: str) -> Any | None:
@@ -175,9 +164,9 @@ class StatusFileWatch(FileSystemEventHandler):
         return None
 
     def _catch_up(self, job: Any) -> None:
-        targets = [sj for sj in job.subjobs if sj.status in ACTIVE] if len(job.subjobs) else [job]
+        targets = [sj for sj in job.subjobs if sj.status in AT_BACKEND] if len(job.subjobs) else [job]
         for target in targets:
-            name = watched_file(target)
+            name = adapter_for(target).watched_file(target)
             if name and os.path.exists(os.path.join(target.getOutputWorkspace(create=False).getPath(), name)):
                 self.trigger(target)
 
@@ -186,8 +175,8 @@ class StatusFileWatch(FileSystemEventHandler):
 
         if monitoring_component is None or not monitoring_component.enabled:
             return  # monitoring is off (another session holds the gangadir): Ganga must not update jobs here
-        if submit_in_progress(job):
-            return  # Ganga's submit() has not finished with it: caught up when it returns (ganga_fixes)
+        if held_by_submit(job):
+            return  # Ganga's submit() may still mark it submitted: caught up when it returns (submit_race)
         self.triggered += 1
         asyncio.run_coroutine_threadsafe(_refresh(job), monitoring_component.loop)
 
@@ -199,13 +188,13 @@ def watch_job(job: Any) -> None:
     """Watch a job that is already active (a view re-attached after a kernel restart sees no new submit)."""
     impl = stripProxy(job)
     master = impl.master or impl
-    if watched_file(master) and master.status in ACTIVE:
+    if adapter_for(master).watched_file(master) and master.status in AT_BACKEND:
         status_file_watch.watch(master)
 
 
 def _after_submit(job: Any) -> None:
     """Watch a job ``submit()`` has just returned; a status file written while it ran was left alone (see
-    ganga_fixes), and is read now."""
+    GangaPatches.submit_race), and is read now."""
     if job.master is not None:
         return
     if job.getFQID(".") in status_file_watch._watches:

@@ -16,7 +16,7 @@ from GangaCore.Utility.logging import getLogger
 from .. import settings
 from ..Worker import notebook_runner
 from . import notebook_source, worker_files
-from .notebook_source import NotebookAppError
+from .errors import NotebookAppCellError, NotebookAppError, NotebookAppFileError, NotebookAppNotFinishedError
 
 logger = getLogger()
 
@@ -140,11 +140,14 @@ class NotebookApp(IPrepareApp):
         job = self.getJobObject()
         path = os.path.join(job.outputdir, notebook_runner.EXECUTED)
         if not os.path.isfile(path):
-            raise NotebookAppError(f"Job {job.fqid} ({job.status}) has no executed notebook yet: {path}")
+            raise NotebookAppNotFinishedError(f"Job {job.fqid} ({job.status}) has no executed notebook yet: {path}")
         return path
 
     def results(self) -> Any:
-        """The variables named in ``outputs``: a dict, or for a split job a list of dicts (one per subjob)."""
+        """The variables named in ``outputs``: a dict, or for a split job a list of dicts (one per subjob).
+
+        Raises NotebookCellError when a cell failed on the worker, NotFinishedError when the job has not completed,
+        NotebookAppError when it asked for no outputs (each as its Ganga form, see ``errors.py``)."""
         job = self.getJobObject()
         if len(job.subjobs):
             return [sj.application.results() for sj in job.subjobs]
@@ -152,10 +155,13 @@ class NotebookApp(IPrepareApp):
             raise NotebookAppError("NotebookApp: this job asked for no outputs. Set outputs=['name', ...] before submitting.")
         if job.status != "completed":
             report = worker_files.read_report(job)
-            why = worker_files.describe_failure(report) if report else ""
-            raise NotebookAppError(f"Job {job.fqid} is '{job.status}': outputs exist once it has completed. {why}".strip())
+            cell_error = report.cell_error(job.fqid, NotebookAppCellError) if report and job.status == "failed" else None
+            if cell_error is not None:
+                raise cell_error
+            why = report.describe() if report else ""
+            raise NotebookAppNotFinishedError(f"Job {job.fqid} is '{job.status}': outputs exist once it has completed. {why}".strip())
         path = os.path.join(job.outputdir, notebook_runner.OUTPUTS)
         if not os.path.isfile(path):
-            raise NotebookAppError(f"Job {job.fqid} completed but its outputs file is missing: {path}")
+            raise NotebookAppFileError(f"Job {job.fqid} completed but its outputs file is missing: {path}")
         with open(path, "rb") as handle:
             return pickle.load(handle)  # written by the job's own kernel, from the user's own cells

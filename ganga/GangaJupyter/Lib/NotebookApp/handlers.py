@@ -8,37 +8,35 @@ import sys
 from GangaCore.GPIDev.Adapters.ApplicationRuntimeHandlers import allHandlers
 from GangaCore.GPIDev.Adapters.IRuntimeHandler import IRuntimeHandler
 from GangaCore.GPIDev.Adapters.StandardJobConfig import StandardJobConfig
-from GangaCore.GPIDev.Base.Proxy import getName, stripProxy
+from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.GPIDev.Lib.File import File, FileBuffer
+from GangaCore.Lib.Executable.Executable import RTHandler as ExecutableRTHandler
 
 from .. import settings
+from ..Backends import adapter_for
 from . import notebook_source, worker_files
 
-#: Backends that run the job on this machine: the submitting Python is the worker's Python.
-SAME_MACHINE = ("Local", "Interactive")
-BATCH = ("Batch", "LSF", "PBS", "SGE", "Slurm", "Condor")
 
-
-def worker_python(app, backend: str) -> str:
+def worker_python(app, runs_here: bool) -> str:
     configured = app.python or settings.option("worker_python")
     if configured:
         return configured
     # Absolute path on this machine: Ganga 8.7.12's Local backend gives the payload no PATH (docs: ganga-notes).
-    return sys.executable if backend in SAME_MACHINE else "python3"
+    return sys.executable if runs_here else "python3"
 
 
 class NotebookAppRTHandler(IRuntimeHandler):
     """The same job description for every backend that takes a ``StandardJobConfig``."""
 
     def master_prepare(self, app, appmasterconfig):
-        if getName(stripProxy(app).getJobObject().backend) in SAME_MACHINE:
+        if adapter_for(stripProxy(app).getJobObject()).runs_here:
             notebook_source.check_local_kernel(app.kernel_name())
         return None
 
     def prepare(self, app, appsubconfig, appmasterconfig, jobmasterconfig):
         app = stripProxy(app)
         job = app.getJobObject()
-        backend = getName(job.backend)
+        runs_here = adapter_for(job).runs_here
         share = app.is_prepared.path()
         spec = {
             "notebook": worker_files.NOTEBOOK,
@@ -48,7 +46,7 @@ class NotebookAppRTHandler(IRuntimeHandler):
             "outputs": list(app.outputs),
             "inputs_file": worker_files.INPUTS if app.inputs_file else None,
             # Fills gaps only (the runner uses setdefault): Local in Ganga 8.7.12 drops the whole environment.
-            "environment": {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ} if backend in SAME_MACHINE else {},
+            "environment": {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ} if runs_here else {},
         }
         inputbox = list(job.inputsandbox) + [
             File(os.path.join(share, worker_files.RUNNER)),
@@ -58,7 +56,7 @@ class NotebookAppRTHandler(IRuntimeHandler):
         if app.inputs_file:
             inputbox.append(File(os.path.join(share, worker_files.INPUTS)))
         return StandardJobConfig(
-            worker_python(app, backend),
+            worker_python(app, runs_here),
             inputbox,
             [worker_files.RUNNER, worker_files.SPEC],
             list(job.outputsandbox) + worker_files.OUTPUTBOX,
@@ -66,5 +64,7 @@ class NotebookAppRTHandler(IRuntimeHandler):
         )
 
 
-for _backend in SAME_MACHINE + BATCH:
-    allHandlers.add("NotebookApp", _backend, NotebookAppRTHandler)
+# NotebookApp runs wherever Ganga runs an Executable from a StandardJobConfig (Local, Slurm, Condor, LSF, ...).
+for _backend in allHandlers.getAllBackends("Executable"):
+    if allHandlers.get("Executable", _backend) is ExecutableRTHandler:
+        allHandlers.add("NotebookApp", _backend, NotebookAppRTHandler)

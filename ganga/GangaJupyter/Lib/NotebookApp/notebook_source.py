@@ -7,11 +7,7 @@ from typing import Any, Iterable
 
 import nbformat
 
-from GangaCore.Core.exceptions import ApplicationConfigurationError
-
-
-class NotebookAppError(ApplicationConfigurationError):
-    """A NotebookApp that cannot be submitted as it is; the message says what to change."""
+from .errors import NotebookAppError
 
 
 def from_cells(cells: Iterable[str]) -> nbformat.NotebookNode:

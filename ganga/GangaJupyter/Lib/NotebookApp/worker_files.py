@@ -6,6 +6,8 @@ import json
 import os
 from typing import Any
 
+from ..Core.errors import WorkerFileError
+from ..Core.worker_report import WorkerReport
 from ..Worker import notebook_runner
 
 NOTEBOOK = "gangajupyter_notebook.ipynb"
@@ -14,33 +16,13 @@ SPEC = "gangajupyter_job.json"
 INPUTS = "gangajupyter_inputs.pkl"
 OUTPUTBOX = [notebook_runner.EXECUTED, notebook_runner.REPORT, notebook_runner.OUTPUTS]
 
-#: Larger worker files are not parsed in the session (the worker wrote them; a live view re-reads them).
-MAX_REPORT_BYTES = 4 << 20
+#: A larger executed notebook is not parsed in the session (the worker wrote it; a live view re-reads it).
 MAX_EXECUTED_BYTES = 64 << 20
 
 
-class WorkerFileError(Exception):
-    """A file the worker left that cannot be shown; the message names the file and what to do."""
-
-
-def read_report(job: Any) -> dict[str, Any] | None:
-    """The runner's report (cells, timing, error) from the job's output directory, when it is there."""
-    return read_report_file(os.path.join(job.outputdir, notebook_runner.REPORT))
-
-
-def read_report_file(path: str) -> dict[str, Any] | None:
-    """A report as the runner writes it, or None for a missing, oversized or malformed one (the job's stderr
-    and status still say what happened)."""
-    try:
-        if os.path.getsize(path) > MAX_REPORT_BYTES:
-            return None
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            report = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(report, dict) or not isinstance(report.get("error") or {}, dict):
-        return None
-    return report
+def read_report(job: Any) -> WorkerReport | None:
+    """The runner's report from the job's output directory, when it is there and is one."""
+    return WorkerReport.read(os.path.join(job.outputdir, notebook_runner.REPORT))
 
 
 def latest_progress(stdout_text: str) -> dict[str, Any] | None:
@@ -48,19 +30,11 @@ def latest_progress(stdout_text: str) -> dict[str, Any] | None:
     for line in reversed(stdout_text.splitlines()):
         if line.startswith(notebook_runner.MARKER):
             try:
-                return json.loads(line[len(notebook_runner.MARKER) :])
-            except ValueError:
+                event = json.loads(line[len(notebook_runner.MARKER) :])
+            except (ValueError, RecursionError):
                 return None
+            return event if isinstance(event, dict) else None
     return None
-
-
-def describe_failure(report: dict[str, Any]) -> str:
-    """One line saying where and why the notebook failed."""
-    error = report.get("error") or {}
-    if error.get("kind") == "cell":
-        where = f"cell {error['cell']} of {error.get('of', '?')}" if error.get("cell") else f"GangaJupyter's {error.get('role')} step"
-        return f"It failed in {where}: {error.get('ename')}: {error.get('evalue')}"
-    return str(error.get("message", "")).strip()
 
 
 def executed_cells(job: Any) -> list[dict[str, Any]] | None:

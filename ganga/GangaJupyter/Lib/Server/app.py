@@ -1,220 +1,36 @@
-"""The Jobs browser in the Jupyter server: configuration, the live repository index, and the owning Ganga session.
-
-Routes (all behind Jupyter's authentication; POST also behind its XSRF check), under the server's base URL:
-
-* ``gangajupyter/jobs``: the page (also what the JupyterLab / Notebook 7 extension shows in an iframe);
-* ``gangajupyter/api/status``: whether the extension runs and where the repository is;
-* ``gangajupyter/api/jobs?page=&page_size=&sort=&order=&status=&backend=&application=&name=&since=``: one page;
-* ``gangajupyter/api/events``: server-sent events, one per repository change, and ``monitor`` while jobs are
-  active and nobody monitors them;
-* ``gangajupyter/api/monitor`` (POST): start the helper session for those jobs (the page asks on ``monitor``);
-* ``gangajupyter/api/jobs/<id>/<kill|resubmit|remove|notebook>`` (POST): an action.
-
-The permission each route needs is in handlers.py and docs/security.rst.
-"""
+"""The Jobs browser as a jupyter-server extension app: it makes the :class:`.browser.GangaJobsBrowser` (whose
+options are ``c.GangaJobsBrowser.<name>``), puts it in the web application's settings for the handlers, adds the
+routes of :mod:`.handlers`, and stops the browser when the server stops."""
 from __future__ import annotations
 
-import asyncio
-import atexit
-import os
-import subprocess
-import sys
-import threading
-import time
-from pathlib import Path
-from typing import Any
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.utils import url_path_join
+from traitlets import Instance
 
-from traitlets import Bool, Float, Unicode
-from traitlets.config import LoggingConfigurable
-
-from ..Core.location import GangaLocation, LocationError, find_location
-from .repository import RepositoryIndex
-from .sessions import SessionInfo, current_session, jupyter_folder, registered_sessions, send_request, take_reply
-from .watch import RepositoryWatch
-
-ENABLE_COMMAND = "jupyter server extension enable GangaJupyter.Lib.Server"
-HELPER_RETRY = 300.0  # seconds before the open page starts a helper again after one could not stay
-HELPER_LOG_LIMIT = 1024 * 1024  # bytes of helper.log before the next helper starts a new one (one old log kept)
-# ``python -m`` puts the working directory first on the import path: -P (Python 3.11+) leaves it out. Older
-# Pythons rely on the working directory being the user's private <gangadir>/jupyter (see start_helper).
-SAFE_PATH = ["-P"] if sys.version_info >= (3, 11) else []
+from . import handlers
+from .browser import GangaJobsBrowser
 
 
-def rotate_helper_log(log: Path) -> None:
-    """Move ``log`` to ``<log>.1`` when it has grown past ``HELPER_LOG_LIMIT`` (each helper appends to it)."""
-    try:
-        if os.lstat(log).st_size > HELPER_LOG_LIMIT:
-            os.replace(log, log.with_name(log.name + ".1"))
-    except FileNotFoundError:
-        pass
+class JobsBrowserApp(ExtensionApp):
+    """Loaded by ``jpserver_extensions`` (``jupyter-config/``); never run as an application of its own."""
 
+    name = "gangajupyter"
+    description = "The Ganga Jobs browser"
+    browser = Instance(GangaJobsBrowser, allow_none=True)
 
-def last_words(log: Path, marker: str) -> str | None:
-    """The text after ``marker`` on the last line of ``log`` that has it (only the log's tail is read)."""
-    try:
-        with log.open("rb") as handle:
-            handle.seek(max(0, handle.seek(0, os.SEEK_END) - 65536))
-            tail = handle.read().decode(errors="replace")
-    except OSError:
-        return None
-    said = [line for line in tail.splitlines() if marker in line]
-    return said[-1].split(marker, 1)[1].strip() if said else None
+    def initialize_settings(self) -> None:
+        # A child of the app, whose config is the server's: c.GangaJobsBrowser.* reaches it.
+        self.browser = GangaJobsBrowser(root_dir=self.serverapp.root_dir, parent=self)
+        self.settings[handlers.SETTINGS_KEY] = self.browser
+        if self.browser.location is None:
+            self.log.warning("GangaJupyter Jobs browser: %s", self.browser.error)
+        else:
+            page = url_path_join(self.serverapp.base_url, handlers.PREFIX, "jobs")
+            self.log.info("GangaJupyter Jobs browser at %s, reading %s", page, self.browser.location.jobs)
 
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(handlers.routes())
 
-class GangaJobsBrowser(LoggingConfigurable):
-    """Settings of the Ganga Jobs browser (``c.GangaJobsBrowser.<name>`` in ``jupyter_server_config.py``)."""
-
-    ganga_config_file = Unicode(
-        "", config=True, help="Ganga configuration file to find the gangadir in (default: $GANGA_CONFIG_FILE or ~/.gangarc)"
-    )
-    monitor_without_kernel = Bool(
-        True,
-        config=True,
-        help="While the page is open, jobs are active and no GangaJupyter kernel owns the gangadir, run the helper "
-        "Ganga session so their statuses keep updating",
-    )
-    helper_idle = Float(300.0, config=True, help="Seconds the helper session stays without requests (no job active)")
-    action_timeout = Float(120.0, config=True, help="Seconds an action may take in the owning Ganga session")
-    notebook_folder = Unicode("", config=True, help="Folder (relative to the server root) for 'open in a notebook'")
-
-    def __init__(self, root_dir: str, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.root_dir = Path(root_dir).expanduser().resolve()
-        self.error = ""
-        self.location: GangaLocation | None = None
-        self.index: RepositoryIndex | None = None
-        self.watch: RepositoryWatch | None = None
-        self._helper: subprocess.Popen[bytes] | None = None
-        self._helper_lock = threading.Lock()
-        self._helper_ended = 0.0  # when the page first saw that the helper could not stay
-        try:
-            self.location = find_location(config_file=self.ganga_config_file)
-        except LocationError as err:
-            self.error = str(err)
-            return
-        self.index = RepositoryIndex(self.location)
-        self.watch = RepositoryWatch(self.index)
-        self.watch.start()
-
-    # ----------------------------------------------------------------- the owning session
-    def helper_environment(self) -> dict[str, str]:
-        env = dict(os.environ)
-        if self.ganga_config_file:
-            env["GANGA_CONFIG_FILE"] = str(Path(self.ganga_config_file).expanduser())
-        return env
-
-    def start_helper(self) -> None:
-        """Start the helper Ganga session unless one is starting or running (any thread)."""
-        assert self.location is not None
-        with self._helper_lock:
-            if self._helper is not None and self._helper.poll() is None:
-                return
-            folder = jupyter_folder(self.location)  # the user's own (0700): a safe working directory
-            rotate_helper_log(folder / "helper.log")
-            fd = os.open(folder / "helper.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "ab") as out:
-                self._helper = subprocess.Popen(
-                    [sys.executable, *SAFE_PATH, "-m", "GangaJupyter.Lib.Server.helper", f"--idle={self.helper_idle}"],
-                    env=self.helper_environment(),
-                    cwd=str(folder),
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # a Ctrl-C of the server must not interrupt Ganga mid-write
-                )
-            self.log.info("GangaJupyter: started the Jobs browser's Ganga session (pid %s)", self._helper.pid)
-
-    async def owner(self, timeout: float = 120.0) -> SessionInfo:
-        """The GangaJupyter session that owns the gangadir, starting the helper when there is none."""
-        assert self.location is not None
-        deadline = time.monotonic() + timeout
-        started = False
-        while time.monotonic() < deadline:
-            sessions = registered_sessions(self.location)
-            if sessions:
-                return sessions[0]
-            if not started:
-                self.start_helper()
-                started = True
-            elif self._helper is not None and self._helper.poll() is not None:
-                from .helper import SAYS
-
-                log = self.location.jupyter / "helper.log"
-                reason = last_words(log, SAYS) or "it could not start"
-                raise RuntimeError(f"the Jobs browser's Ganga session ended: {reason} (log: {log})")
-            await asyncio.sleep(0.1)  # Ganga takes a few seconds to start
-        raise TimeoutError(f"no Ganga session took the gangadir within {timeout:.0f} s")
-
-    def monitoring_wanted(self) -> bool:
-        """Jobs are active and nobody monitors them, so the open page should ask for the helper (if allowed). A
-        helper that could not stay (another Ganga session holds the gangadir) is not asked for again for
-        ``HELPER_RETRY`` seconds; one that is running or starting needs no asking."""
-        helper = self._helper
-        if helper is not None and helper.poll() is None:
-            return False
-        if helper is not None and helper.poll() != 0:
-            self._helper_ended = self._helper_ended or time.monotonic()
-            if time.monotonic() - self._helper_ended < HELPER_RETRY:
-                return False
-            self._helper_ended = 0.0
-        if not (self.monitor_without_kernel and self.index is not None and self.index.loaded.is_set()):
-            return False
-        try:
-            return bool(self.index.active_count()) and not registered_sessions(self.location)
-        except OSError:  # <gangadir>/jupyter is not the user's own: api/status and every action say so
-            return False
-
-    def ensure_monitoring(self) -> bool:
-        """Start the helper when :meth:`monitoring_wanted` (the page's POST, never a GET); True when started."""
-        if not self.monitoring_wanted():
-            return False
-        self.start_helper()
-        return True
-
-    async def act(self, action: str, job_id: int) -> dict[str, Any]:
-        """Carry out ``action`` in the owning session and return its reply ``{"ok", "message"}``."""
-        assert self.location is not None
-        session = await self.owner()
-        rid = send_request(self.location, session, action, job_id)
-        deadline = time.monotonic() + self.action_timeout
-        while time.monotonic() < deadline:
-            reply = take_reply(self.location, rid)
-            if reply is not None:
-                return reply
-            if current_session(self.location, session.sid) is None:
-                return {"ok": False, "message": f"the Ganga session {session.sid} ended before it answered; try again"}
-            await asyncio.sleep(0.05)
-        return {"ok": False, "message": f"no answer from Ganga session {session.sid} within {self.action_timeout:.0f} s"}
-
-    # ----------------------------------------------------------------- paths
-    def served_path(self, path: Path) -> str | None:
-        """``path`` relative to the Jupyter server's root when the file browser can show it, else None."""
-        try:
-            return path.resolve().relative_to(self.root_dir).as_posix()
-        except ValueError:
-            return None
-
-    def shutdown(self) -> None:
-        """The server stops: stop watching, and let the helper this server started end cleanly (Ganga flushes)."""
-        if self.watch is not None:
-            self.watch.stop()
-        if self.location is not None and self._helper is not None and self._helper.poll() is None:
-            for session in registered_sessions(self.location):
-                if session.pid == self._helper.pid:
-                    send_request(self.location, session, "release", None)
-
-
-def setup(serverapp: Any) -> None:
-    """Create the browser and add its routes to the server."""
-    from jupyter_server.utils import url_path_join
-
-    from . import handlers
-
-    browser = GangaJobsBrowser(root_dir=serverapp.root_dir, parent=serverapp)
-    atexit.register(browser.shutdown)  # function-style server extensions get no stop hook
-    serverapp.web_app.settings["gangajupyter_browser"] = browser
-    base = url_path_join(serverapp.web_app.settings["base_url"], "gangajupyter")
-    serverapp.web_app.add_handlers(".*$", handlers.routes(base))
-    if browser.error:
-        serverapp.log.warning("GangaJupyter Jobs browser: %s", browser.error)
-    else:
-        serverapp.log.info("GangaJupyter Jobs browser at %s/jobs, reading %s", base, browser.location.jobs)
+    async def stop_extension(self) -> None:
+        if self.browser is not None:
+            self.browser.shutdown()

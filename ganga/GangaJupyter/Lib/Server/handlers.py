@@ -1,5 +1,16 @@
 """The Jobs browser's tornado handlers: Jupyter's authentication on every route, its XSRF check on every POST
-(jupyter_server enforces it for cookie-authenticated requests), and jinja2 autoescape on the page.
+(jupyter_server enforces it for cookie-authenticated requests), and jinja2 autoescape on the page. Each handler
+finds the :class:`.browser.GangaJobsBrowser` in the web application's settings (the extension app puts it there).
+
+Routes, under the server's base URL:
+
+* ``gangajupyter/jobs``: the page (also what the JupyterLab / Notebook 7 extension shows in an iframe);
+* ``gangajupyter/api/status``: whether the extension runs and where the repository is;
+* ``gangajupyter/api/jobs?page=&page_size=&sort=&order=&status=&backend=&application=&name=&since=``: one page;
+* ``gangajupyter/api/events``: server-sent events, one per repository change, and ``monitor`` while jobs are
+  active and nobody monitors them;
+* ``gangajupyter/api/monitor`` (POST): start the helper session for those jobs (the page asks on ``monitor``);
+* ``gangajupyter/api/jobs/<id>/<kill|resubmit|remove|notebook>`` (POST): an action.
 
 Jupyter's authorizer decides each request: GET needs ``read`` on ``gangajupyter``, POST ``write``; resubmit runs
 the job's code again, so it needs ``execute``, and ``notebook`` writes a file, so it also needs ``write`` on
@@ -21,14 +32,20 @@ from jupyter_server.utils import ensure_async, url_path_join
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from . import actions
-from .app import ENABLE_COMMAND, GangaJobsBrowser
+from ..Core.actions import ACTIONS, RESUBMITTABLE, ActionResult
+from ..Core.protocol import registered_sessions
+from ..Core.statuses import ACTIVE, LIFECYCLE, STATUS_COLOURS, UNKNOWN_COLOUR
+from .browser import GangaJobsBrowser
 from .repository import SORT_KEYS, Query
 
 HERE = Path(__file__).resolve().parent
+PREFIX = "/gangajupyter"  # every route's, under the server's base URL
+SETTINGS_KEY = "gangajupyter_browser"  # where the web application's settings hold the GangaJobsBrowser
+ENABLE_COMMAND = "jupyter server extension enable GangaJupyter.Lib.Server"
 AUTH_RESOURCE = "gangajupyter"
 MAX_PAGE_SIZE = 500
-ACTIONS = tuple(actions.ACTIONS)
+#: The actions of the page: the Ganga session's, and the server's own ``notebook``.
+PAGE_ACTIONS = ACTIONS + ("notebook",)
 #: What an action needs beyond ``write`` on ``gangajupyter`` (every POST needs that), as (action, resource).
 EXTRA_PERMISSIONS = {"resubmit": ("execute", AUTH_RESOURCE), "notebook": ("write", "contents")}
 
@@ -42,11 +59,17 @@ def templates() -> jinja2.Environment:
     )
 
 
-def status_colours() -> dict[str, str]:
-    """The status colours of GangaJupyter's notebook display, so a job looks the same everywhere."""
-    from ..Core.statuses import STATUS_COLOURS
-
-    return STATUS_COLOURS
+def page_config() -> dict[str, Any]:
+    """What jobs.js needs to know of statuses and actions: the Python definitions, so the page has no copies (and
+    a job's badge has the colour of GangaJupyter's notebook display)."""
+    return {
+        "statuses": LIFECYCLE,
+        "active": ACTIVE,
+        "colours": STATUS_COLOURS,
+        "unknown_colour": UNKNOWN_COLOUR,
+        "actions": PAGE_ACTIONS,
+        "resubmittable": RESUBMITTABLE,
+    }
 
 
 class BrowserMixin:
@@ -54,7 +77,7 @@ class BrowserMixin:
 
     @property
     def browser(self) -> GangaJobsBrowser:
-        return self.settings["gangajupyter_browser"]  # type: ignore[attr-defined]
+        return self.settings[SETTINGS_KEY]  # type: ignore[attr-defined]
 
 
 class JobsPageHandler(BrowserMixin, JupyterHandler):
@@ -65,16 +88,15 @@ class JobsPageHandler(BrowserMixin, JupyterHandler):
         browser = self.browser
         html = templates().get_template("jobs.html.j2").render(
             base_url=self.base_url,
-            static=url_path_join(self.base_url, "gangajupyter", "static"),
+            static=url_path_join(self.base_url, PREFIX, "static"),
             gangadir=str(browser.location.gangadir) if browser.location else "",
             error=browser.error,
-            colours=json.dumps(status_colours()),
+            config=json.dumps(page_config()),
             files_url=self._front_end_urls()[0],
             notebook_url=self._front_end_urls()[1],
         )
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.finish(html)
-
 
     def _front_end_urls(self) -> tuple[str, str]:
         """Where this server shows a folder and a notebook: Notebook 7's pages when it runs, else JupyterLab's."""
@@ -87,13 +109,11 @@ class StatusHandler(BrowserMixin, APIHandler):
     @web.authenticated
     @authorized
     def get(self) -> None:
-        from .sessions import registered_sessions
-
         browser = self.browser
         location = browser.location
         error, sessions = browser.error, []
         try:
-            sessions = [s.__dict__ for s in registered_sessions(location)] if location else []
+            sessions = [s.to_json() for s in registered_sessions(location)] if location else []
         except OSError as err:  # <gangadir>/jupyter is not the user's own folder: the message says what to do
             error = error or str(err)
         self.finish(
@@ -168,24 +188,24 @@ class ActionHandler(BrowserMixin, APIHandler):
             needed, resource = EXTRA_PERMISSIONS[action]
             if not await ensure_async(self.authorizer.is_authorized(self, self.current_user, needed, resource)):
                 self.set_status(403)
-                self.finish({"ok": False, "message": f"{action} needs the {needed} permission on {resource}, which "
-                             "this Jupyter server does not give you: ask its administrator."})
+                self.finish(ActionResult.error(f"{action} needs the {needed} permission on {resource}, which this "
+                            "Jupyter server does not give you: ask its administrator.").to_json())
                 return
         browser = self.browser
         if browser.index is None:
             raise web.HTTPError(503, browser.error)
         if browser.index.get(int(job_id)) is None:
             self.set_status(404)
-            self.finish({"ok": False, "message": f"Job {job_id} is not in the repository (it may have been removed)."})
+            self.finish(ActionResult.error(f"Job {job_id} is not in the repository (it may have been removed).").to_json())
             return
         if action == "notebook":
             self.finish(await self._notebook(int(job_id)))
             return
         try:
-            reply = await browser.act(action, int(job_id))
+            result = await browser.act(action, int(job_id))
         except (RuntimeError, TimeoutError, OSError) as err:
-            reply = {"ok": False, "message": f"{action} of job {job_id} not done: {err}"}
-        self.finish(reply)
+            result = ActionResult.error(f"{action} of job {job_id} not done: {err}")
+        self.finish(result.to_json())
 
     async def _notebook(self, job_id: int) -> dict[str, Any]:
         """A small notebook that shows the job's live view (kept if it already exists), for the page to open."""
@@ -197,7 +217,7 @@ class ActionHandler(BrowserMixin, APIHandler):
             nb.cells = [nbformat.v4.new_code_cell("%load_ext GangaJupyter"), nbformat.v4.new_code_cell(f"jobs({job_id})")]
             nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
             await ensure_async(manager.save({"type": "notebook", "content": nb}, path))
-        return {"ok": True, "message": f"Notebook {path} shows job {job_id}.", "path": path}
+        return {**ActionResult.success(f"Notebook {path} shows job {job_id}.").to_json(), "path": path}
 
 
 class EventsHandler(BrowserMixin, APIHandler):
@@ -251,18 +271,20 @@ class MonitorHandler(BrowserMixin, APIHandler):
         try:
             started = browser.ensure_monitoring()
         except OSError as err:
-            self.finish({"ok": False, "message": f"cannot start the Jobs browser's Ganga session: {err}"})
+            self.finish(ActionResult.error(f"cannot start the Jobs browser's Ganga session: {err}").to_json())
             return
-        self.finish({"ok": True, "message": "started a Ganga session to monitor" if started else "nothing to start"})
+        result = ActionResult.success("started a Ganga session to monitor") if started else ActionResult.info("nothing to start")
+        self.finish(result.to_json())
 
 
-def routes(base: str) -> list[tuple[str, Any, dict[str, Any]] | tuple[str, Any]]:
+def routes() -> list[tuple[str, Any] | tuple[str, Any, dict[str, Any]]]:
+    """The handlers of the extension app (jupyter_server puts its base URL in front of each pattern)."""
     return [
-        (url_path_join(base, "jobs"), JobsPageHandler),
-        (url_path_join(base, "api", "status"), StatusHandler),
-        (url_path_join(base, "api", "jobs"), JobsHandler),
-        (url_path_join(base, "api", "events"), EventsHandler),
-        (url_path_join(base, "api", "monitor"), MonitorHandler),
-        (url_path_join(base, "api", "jobs", r"(\d+)", f"({'|'.join(ACTIONS + ('notebook',))})"), ActionHandler),
-        (url_path_join(base, "static", "(.*)"), AuthenticatedFileHandler, {"path": str(HERE / "static")}),
+        (url_path_join(PREFIX, "jobs"), JobsPageHandler),
+        (url_path_join(PREFIX, "api", "status"), StatusHandler),
+        (url_path_join(PREFIX, "api", "jobs"), JobsHandler),
+        (url_path_join(PREFIX, "api", "events"), EventsHandler),
+        (url_path_join(PREFIX, "api", "monitor"), MonitorHandler),
+        (url_path_join(PREFIX, "api", "jobs", r"(\d+)", f"({'|'.join(PAGE_ACTIONS)})"), ActionHandler),
+        (url_path_join(PREFIX, "static", "(.*)"), AuthenticatedFileHandler, {"path": str(HERE / "static")}),
     ]

@@ -6,16 +6,14 @@ XML) whenever the job is flushed (at submit, kill, remove, and every ``[Registry
 and ``<N>/subjobs.idx`` with its subjobs. The server reads these without locks (Ganga replaces ``data`` by a rename,
 so a reader sees the old or the new file, never half of one), newest source first. Ganga flushes status changes
 only every 30 s, so sessions running GangaJupyter also append every status change to a journal
-(``<gangadir>/jupyter/sessions/<session>.events``, see :mod:`.sessions`); a change there newer than the file it
-overrides wins. inotify (watchdog) tells the server which files changed.
+(``<gangadir>/jupyter/sessions/<session>.events``, see :mod:`..Core.protocol`); a change there newer than the file
+it overrides wins. inotify (watchdog) tells the server which files changed.
 """
 from __future__ import annotations
 
 import ast
 import io
-import json
 import logging
-import math
 import os
 import pickle
 import re
@@ -26,13 +24,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from ..Backends import backend_name
+from ..Core.location import GangaLocation
+from ..Core.protocol import JOURNAL_SUFFIX, parse_journal_line, sessions_folder
 from ..Core.statuses import ACTIVE, STATUS_ORDER, ordered_counts
 from ..Core.text import shorten
-from ..Core.location import GangaLocation
 
-
-#: Class names in Ganga's index that differ from the GPI names users know.
-GPI_NAMES = {"Localhost": "Local"}
 
 #: A job's ``data`` XML is a few KB and its index pickles at most a few MB (10,000 subjobs); larger files are not
 #: read (the other files of the job still are).
@@ -44,7 +41,6 @@ STORED_TEXT = 4096
 JOURNAL_CHUNK = 8 * 1024 * 1024
 
 _TIMESTAMP = re.compile(r"'(new|submitted)': datetime\.datetime\(([\d, ]{1,80})\)")
-_FQID = re.compile(r"[0-9]{1,12}(\.[0-9]{1,12})*")
 _log = logging.getLogger(__name__)
 
 
@@ -77,11 +73,6 @@ def _text(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return ""
-
-
-def _plugin(value: Any) -> str:
-    name = _text(value)
-    return GPI_NAMES.get(name, name)
 
 
 def _statuses(value: Any) -> list[str]:
@@ -192,8 +183,8 @@ def read_job(location: GangaLocation, job_id: int) -> JobSummary | None:
             job.status = _text(cache.get("status")) or "unknown"
             job.name = _text(cache.get("name"))
             job.comment = _text(cache.get("comment"))
-            job.application = _plugin(cache.get("display:application"))
-            job.backend = _plugin(cache.get("display:backend"))
+            job.application = _text(cache.get("display:application"))
+            job.backend = backend_name(_text(cache.get("display:backend")))  # the index has the class name
             job.host = _text(cache.get("display:backend.actualCE"))
             job.subjobs = _statuses(cache.get("subjobs:status"))
             job.status_time = job.subjobs_time = index_path.stat().st_mtime
@@ -213,8 +204,8 @@ def read_job(location: GangaLocation, job_id: int) -> JobSummary | None:
             job.status_time = data_time
             job.name = _text(values["name"])
             job.comment = _text(values["comment"])
-            job.application = _plugin(values["application"]) if values["application"] is not None else job.application
-            job.backend = _plugin(values["backend"]) if values["backend"] is not None else job.backend
+            job.application = _text(values["application"]) if values["application"] is not None else job.application
+            job.backend = backend_name(_text(values["backend"])) if values["backend"] is not None else job.backend
             job.host = _text(values["actualCE"]) if values["actualCE"] is not None else job.host
     stamps = values["timestamps"]
     job.created = _epoch(stamps["new"]) if "new" in stamps else None
@@ -285,7 +276,7 @@ class Journal:
         are not a valid batch, and changes that are not ``fqid: [status, time]``, are skipped."""
         if paths is None:
             try:
-                paths = list(self.folder.glob("*.events"))
+                paths = list(self.folder.glob(f"*{JOURNAL_SUFFIX}"))
             except OSError:
                 return set()
         touched: set[int] = set()
@@ -312,24 +303,11 @@ class Journal:
         return touched
 
     def _take(self, line: bytes) -> set[int]:
-        try:
-            changes = json.loads(line)["changes"]
-        except (ValueError, KeyError, TypeError, RecursionError):
-            return set()
-        if not isinstance(changes, dict):
-            return set()
         touched = set()
-        for fqid, change in changes.items():
-            if not (isinstance(change, list) and len(change) == 2 and _FQID.fullmatch(fqid)):
-                continue
-            status, when = change
-            if not isinstance(status, str) or isinstance(when, bool) or not isinstance(when, (int, float)):
-                continue
-            if not math.isfinite(when):
-                continue
+        for fqid, (status, when) in parse_journal_line(line).items():
             known = self.latest.get(fqid)
             if known is None or when >= known[1]:
-                self.latest[fqid] = (status[:64], float(when))
+                self.latest[fqid] = (status, when)
             touched.add(int(fqid.split(".", 1)[0]))
         return touched
 
@@ -368,7 +346,7 @@ class RepositoryIndex:
 
     def __init__(self, location: GangaLocation):
         self.location = location
-        self.journal = Journal(location.jupyter / "sessions")
+        self.journal = Journal(sessions_folder(location))
         self._jobs: dict[int, JobSummary] = {}
         self._lock = threading.Lock()
         self.version = 0

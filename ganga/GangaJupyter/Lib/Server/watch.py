@@ -14,8 +14,8 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from ..Core.protocol import JOURNAL_SUFFIX, registered_sessions, sessions_folder
 from .repository import RepositoryIndex, job_id_of
-from .sessions import registered_sessions
 
 RESCAN = 10  # seconds between full reads when inotify cannot watch the repository
 _log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class RepositoryWatch(FileSystemEventHandler):
         self.index = index
         self.interval = interval
         self._jobs_root = index.location.jobs
-        self._journals = index.location.jupyter / "sessions"
+        self._journals = sessions_folder(index.location)
         self._dirty: set[int] = set()
         self._journal_paths: set[Path] = set()
         self._lock = threading.Lock()
@@ -86,7 +86,7 @@ class RepositoryWatch(FileSystemEventHandler):
             alive = {s.sid for s in registered_sessions(self.index.location)}
         except OSError:  # <gangadir>/jupyter is not the user's own: api/status says so; remove nothing there
             return
-        for path in self._journals.glob("*.events"):
+        for path in self._journals.glob(f"*{JOURNAL_SUFFIX}"):
             try:
                 idle = time.time() - path.stat().st_mtime
             except OSError:
@@ -109,7 +109,7 @@ class RepositoryWatch(FileSystemEventHandler):
             if not raw:
                 continue
             path = Path(os.fsdecode(raw))
-            if path.parent == self._journals and path.suffix == ".events":
+            if path.parent == self._journals and path.suffix == JOURNAL_SUFFIX:
                 with self._lock:
                     self._journal_paths.add(path)
                 self._wake.set()

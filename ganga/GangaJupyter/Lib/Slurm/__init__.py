@@ -1,10 +1,6 @@
-"""Backend glue for Ganga's ``Slurm`` backend: status from Slurm itself (``squeue``/``sacct``), no 30 s floor on
-a job's life, sbatch's refusals as clear errors, accounting figures in the job views (docs/slurm.rst)."""
+"""Slurm's room for Ganga's ``Slurm`` backend: status from Slurm itself (``squeue``/``sacct``) and accounting
+figures in the job views (docs/slurm.rst). The changes to Ganga's ``Slurm`` class that wire it in are patches
+(``GangaPatches.slurm_*``)."""
 from __future__ import annotations
 
-
-def install() -> None:
-    """Patch Ganga's ``Slurm`` class (idempotent)."""
-    from . import ganga_patches
-
-    ganga_patches.install()
+from . import adapter  # noqa: F401  (registers Slurm's adapter)

@@ -6,7 +6,8 @@ its wrapper writes stays ``submitted`` for ever. Here Ganga's own file reading r
 the payload's exit code); then one ``squeue`` per poll cycle (``sacct`` for jobs that left the queue) decides
 for the jobs still active: started, pending and why, or ended without the wrapper saying so (cancelled, node
 failure, killed for time or memory, failed before the script ran). Accounting figures of finished jobs follow
-a few seconds later, when ``sacct`` has them.
+a few seconds later, when ``sacct`` has them. What Slurm says is kept in the job's scheduler record
+(:mod:`..Core.scheduler_record`); each change of it is published on the event stream, so the views show it.
 """
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ from typing import Any, Callable
 
 from GangaCore.Utility.logging import getLogger
 
-from ..Monitor import submit_in_progress
+from ..Core.statuses import AT_BACKEND
+from ..Core import scheduler_record
 from ..Monitor.events import status_events
-from . import scheduler_record
+from ..Monitor.submits import held_by_submit
 from .scheduler import SchedulerUnavailable, SlurmState, scheduler
 
 logger = getLogger()
 
-ACTIVE = ("submitted", "running")
 
 #: Pending reasons that mean the request can never be met as it stands, with what to do about it.
 NEVER_RUNS = {
@@ -54,6 +55,12 @@ COMPLETED_GRACE = 10.0
 FileReader = Callable[[list[Any]], None]
 
 
+def _record(job: Any, **fields: Any) -> None:
+    """Keep what Slurm said in the job's scheduler record, and tell the views when it changed."""
+    if scheduler_record.update(job, system="Slurm", **fields):
+        status_events.publish_record(job.getFQID("."))
+
+
 def describe_pending(reason: str) -> str:
     if reason in NEVER_RUNS:
         return f"it cannot start as requested: {NEVER_RUNS[reason]} (Slurm reason {reason}). {FIX}."
@@ -73,10 +80,10 @@ class SlurmMonitor:
 
     def update(self, jobs: list[Any]) -> None:
         """Ganga's ``updateMonitoringInformation`` for Slurm (runs in Ganga's monitoring thread pool)."""
-        jobs = [j for j in jobs if not submit_in_progress(j)]  # Ganga's submit() still owns them (ganga_fixes)
+        jobs = [j for j in jobs if not held_by_submit(j)]  # Ganga's submit() still owns them (submit_race)
         before = {id(j): j.status for j in jobs}
         self.read_status_files(jobs)
-        active = [j for j in jobs if j.status in ACTIVE and j.backend.id]
+        active = [j for j in jobs if j.status in AT_BACKEND and j.backend.id]
         if active:
             try:
                 states = scheduler.states([str(j.backend.id) for j in active])
@@ -92,7 +99,7 @@ class SlurmMonitor:
                     if state is not None:
                         self.apply(job, state)
         for job in jobs:
-            if before[id(job)] in ACTIVE and job.status not in ACTIVE:
+            if before[id(job)] in AT_BACKEND and job.status not in AT_BACKEND:
                 self.accounting_later(job)
 
     def apply(self, job: Any, state: SlurmState) -> None:
@@ -102,19 +109,19 @@ class SlurmMonitor:
             reason = describe_pending(state.reason)
             if job.status == "running":  # Slurm requeued it (its node failed): it will start again from scratch
                 reason = f"Requeued by Slurm after it had started; it will run again, {reason}"
-            scheduler_record.update(job, system="Slurm", state=state.state, reason=reason)
+            _record(job, state=state.state, reason=reason)
         elif state.started:
             if job.status == "submitted":
                 if state.nodes:
                     job.backend.actualCE = state.nodes
-                scheduler_record.update(job, system="Slurm", state=state.state, reason="", nodes=state.nodes)
+                _record(job, forget=("reason",), state=state.state, nodes=state.nodes)
                 job.updateStatus("running")
         elif state.terminal:
             self._ended(job, state)
 
     def _ended(self, job: Any, state: SlurmState) -> None:
         self.read_status_files([job])  # the wrapper may have finished writing since the first read
-        if job.status not in ACTIVE:
+        if job.status not in AT_BACKEND:
             return
         fqid = job.getFQID(".")
         if state.state == "COMPLETED":
@@ -127,7 +134,7 @@ class SlurmMonitor:
             why += f" (Slurm reason {state.reason})"
         if state.exit_code is not None:
             job.backend.exitcode = state.exit_code
-        scheduler_record.update(job, system="Slurm", state=state.state, reason=why, nodes=state.nodes)
+        _record(job, state=state.state, reason=why, nodes=state.nodes)
         if state.state == "COMPLETED":
             job.updateStatus("completed")
         else:
@@ -167,9 +174,8 @@ class SlurmMonitor:
     @staticmethod
     def _record_accounting(job: Any, state: SlurmState) -> None:
         try:
-            changed = scheduler_record.update(
+            _record(
                 job,
-                system="Slurm",
                 state=state.state,
                 nodes=state.nodes,
                 exit_code=f"{state.exit_code}" + (f" (signal {state.signal})" if state.signal else ""),
@@ -177,7 +183,5 @@ class SlurmMonitor:
                 cpu_time=state.cpu,
                 max_memory=state.max_rss,
             )
-            if changed:
-                status_events.publish(job.getFQID("."), job.status)  # the views show the figures now
         except Exception as err:  # the job was removed meanwhile
             logger.debug("GangaJupyter: no accounting record for Slurm job %s: %s", state.job_id, err)

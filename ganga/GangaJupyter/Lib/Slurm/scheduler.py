@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from GangaCore.Utility.logging import getLogger
 
+from ..Core.errors import GangaJupyterError
+
 logger = getLogger()
 
 #: Slurm states after which the job will not run again (``squeue --states=all`` and ``sacct`` spellings).
@@ -50,7 +52,7 @@ class SlurmState:
         return self.state in STARTED
 
 
-class SchedulerUnavailable(RuntimeError):
+class SchedulerUnavailable(GangaJupyterError, RuntimeError):
     """squeue could not answer (slurmctld down or restarting): the caller keeps what it knew and asks again."""
 
 

@@ -1,11 +1,11 @@
-"""Live views in a Jupyter kernel: displaying a job or a job slice gives a view that follows its status."""
+"""Live views in a Jupyter kernel: displaying a job or a job slice gives a view that follows its status (the
+``live_display`` patch makes :func:`ipython_display` the ``_ipython_display_`` of Ganga's proxies)."""
 from __future__ import annotations
 
 from typing import Any
 
-from GangaCore.GPIDev.Base.Proxy import GPIProxyObject, stripProxy
+from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.GPIDev.Lib.Registry.JobRegistry import JobRegistrySlice
-from GangaCore.GPIDev.Lib.Registry.RegistrySliceProxy import RegistrySliceProxy
 from GangaCore.Utility.logging import getLogger
 
 logger = getLogger()
@@ -23,7 +23,8 @@ def view_for(obj: Any):
     return None
 
 
-def _ipython_display_(self: Any) -> None:
+def ipython_display(self: Any) -> None:
+    """``_ipython_display_`` of Ganga's proxies: a live view of a job or job slice, else the static display."""
     from IPython.display import display
     from IPython.lib.pretty import pretty
 
@@ -37,9 +38,3 @@ def _ipython_display_(self: Any) -> None:
         return
     html = self._repr_html_()
     display({"text/plain": pretty(self), **({"text/html": html} if html else {})}, raw=True)
-
-
-def install_live_display() -> None:
-    """Make jobs and job slices display as live views in this kernel."""
-    GPIProxyObject._ipython_display_ = _ipython_display_
-    RegistrySliceProxy._ipython_display_ = _ipython_display_

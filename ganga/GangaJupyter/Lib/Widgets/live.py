@@ -1,50 +1,58 @@
-"""Live views of jobs and job slices: anywidget models updated from the status event stream.
+"""Live views of jobs and job slices: anywidget models updated from the event stream.
 
 A view is displayed once, from the cell that asked for it, as one bundle: the widget, plus the static HTML and
 Ganga's text for front ends without widgets. Once nothing in it can change by itself (its job finished, or no job
 of the slice is active), the view is no longer needed: its display becomes the static bundle alone, and the widget
 closes. So a saved, executed or exported notebook shows the same card everywhere (JupyterLab without saved
 widget state, nbconvert's HTML offline, GitHub), with no widget renderer to fetch. A job or slice that is
-already settled is displayed static at once. Status changes reach a view on the event stream's thread, at most
-``MAX_UPDATES_PER_SECOND`` renders per view; actions (kill, peek, ...) arrive as widget messages on the
-kernel's own thread.
+already settled is displayed static at once.
+
+A view follows the stream from its display until it settles, and no longer: when its job ends, when a newer view
+of the same job or slice is displayed, or when its widget closes, whichever side closes it (the kernel, or the
+front end closing the widget's comm). Changes reach a view on the event stream's thread, only those about what it
+shows, at most ``throttle.MAX_UPDATES_PER_SECOND`` renders per view; actions (kill, peek, ...) arrive as widget
+messages on the kernel's own thread.
 """
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
-import weakref
 from collections import deque
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import anywidget
 import traitlets
+from GangaCore.Core.GangaRepository.Registry import Registry
 from GangaCore.GPIDev.Base.Proxy import addProxy, stripProxy
-from GangaCore.Utility.logging import getLogger
 
 from .. import settings
+from ..Backends import adapter_for
+from ..Core.actions import RESUBMITTABLE, ActionResult
+from ..Core.job_files import tail
+from ..Core.statuses import ACTIVE, FINAL
+from ..Core.text import format_duration
 from ..Display import records, render
 from ..Monitor import watch_job
-from ..Monitor.events import Batch, status_events
-from ..Server import actions as job_actions
-from ..Core.job_files import tail
-from ..Core.statuses import ACTIVE
-from ..Core.text import format_duration
+from ..Monitor.events import EventBatch, status_events
+from ..Session import actions as job_actions
+from .throttle import Throttle
 
-logger = getLogger()
-
-MAX_UPDATES_PER_SECOND = 2
-RENDER_CPU_BUDGET = 0.015  # fraction of a core one view may spend rendering subjob changes
-FINAL = ("completed", "failed", "killed", "removed")
 PEEK_LINES = 200
+PEEKS = ("stdout", "stderr")
+#: How many renders a job view remembers in ``updated_at`` (status, time shown), for a look at a view from its
+#: kernel; bounded, as a view of a long flood of subjob changes renders for as long as it lasts.
+UPDATES_KEPT = 1000
 
 
 class JobWidget(anywidget.AnyWidget):
-    """The browser side of a live job or slice view (``job_view.js``)."""
+    """The browser side of a live job or slice view (``job_view.js``, styled by ``job_view.css``)."""
 
     _esm = Path(__file__).with_name("job_view.js")
+    _css = Path(__file__).with_name("job_view.css")
     html = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
     actions = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -54,61 +62,19 @@ class JobWidget(anywidget.AnyWidget):
     notifications = traitlets.Bool(False).tag(sync=True)
     notice = traitlets.Dict().tag(sync=True)
 
+    @traitlets.observe("comm")
+    def _close_with_comm(self, change: dict[str, Any]) -> None:
+        """A comm the front end closes leaves an ipywidgets 8 widget open on a dead comm: close the widget then
+        too, so that a widget closed from either side ends the same way, with its ``comm`` set to None."""
+        if change["new"] is not None:
+            change["new"].on_close(lambda _msg: self.close())
 
-class _Throttled:
-    """Render at most MAX_UPDATES_PER_SECOND times a second, and within a CPU budget: the pause between two
-    renders is at least 1 / RENDER_CPU_BUDGET times what the last one cost (a view of a 10,000-subjob job
-    renders less often than one of a 10-subjob job). A change inside the pause renders at its end."""
-
-    def __init__(self, render_now):
-        self._render_now = render_now
-        self._lock = threading.Lock()
-        self._last = 0.0
-        self._last_cost = 0.0
-        self._timer: threading.Timer | None = None
-        self.renders = 0
-        self.cpu_seconds = 0.0  # CPU time spent rendering, whatever thread did it
-        self.timer_cpu_seconds = 0.0  # the part spent on timer threads (not the event stream's thread)
-
-    def _interval(self) -> float:
-        return max(1.0 / MAX_UPDATES_PER_SECOND, self._last_cost / RENDER_CPU_BUDGET)
-
-    def now(self) -> None:
-        """Render at once (a change of the job's own status: a handful per job, never a flood)."""
-        with self._lock:
-            self._last = time.time()
-        self._run()
-
-    def request(self) -> None:
-        with self._lock:
-            wait = self._last + self._interval() - time.time()
-            if wait > 0:
-                if self._timer is None:
-                    self._timer = threading.Timer(wait, self._fire)
-                    self._timer.daemon = True
-                    self._timer.start()
-                return
-            self._last = time.time()
-        self._run()
-
-    def _fire(self) -> None:
-        with self._lock:
-            self._timer = None
-            self._last = time.time()
-        before = self.cpu_seconds
-        self._run()
-        self.timer_cpu_seconds += self.cpu_seconds - before
-
-    def _run(self) -> None:
-        self.renders += 1
-        started = time.thread_time()
-        try:
-            self._render_now()
-        except Exception:
-            logger.debug("GangaJupyter live view render failed", exc_info=True)
-        finally:
-            self._last_cost = time.thread_time() - started
-            self.cpu_seconds += self._last_cost
+    def close(self) -> None:
+        """Close the widget and its ``layout``: every DOMWidget makes a Layout widget, with a comm of its own,
+        which ipywidgets leaves open when the widget closes (a view displayed in a loop would leak one each)."""
+        layout = self.layout
+        super().close()
+        layout.close()
 
 
 class _NoWidget:
@@ -139,81 +105,121 @@ def _bundle(widget: JobWidget | _NoWidget | None, html: str, text: str) -> dict[
     return data
 
 
-_views: "weakref.WeakSet[Any]" = weakref.WeakSet()
-_shown: dict[str, Any] = {}  # what a live view shows ("job 3", "slice jobs") -> that view: one live view each
-_shown_lock = threading.Lock()
+_live: dict[str, Any] = {}  # what a live view shows ("job 3", "slice jobs") -> that view: one live view each
+_live_lock = threading.Lock()
 
 
 def live_views() -> list[Any]:
-    """The live views of this kernel (for benchmarks and tests)."""
-    return list(_views)
+    """The live views of this kernel, jobs' and slices' (for benchmarks and tests)."""
+    with _live_lock:
+        return list(_live.values())
 
 
-def _take_over(key: str, view: Any) -> None:
-    """``view`` is now the live view of ``key``: the one shown before (a re-run cell, a display in a loop) stops
+def _take_over(view: _LiveDisplay) -> None:
+    """``view`` is now the live view of its key: the one shown before (a re-run cell, a display in a loop) stops
     following and keeps its last card, so views never pile up."""
-    with _shown_lock:
-        previous, _shown[key] = _shown.get(key), view
+    with _live_lock:
+        if view.settled:  # it ended while it was being displayed
+            return
+        previous, _live[view.key] = _live.get(view.key), view
     if previous is not None and previous is not view:
         previous.settle()
 
 
-def _forget(key: str, view: Any) -> None:
-    with _shown_lock:
-        if _shown.get(key) is view:
-            del _shown[key]
+def _forget(view: _LiveDisplay) -> None:
+    with _live_lock:
+        if _live.get(view.key) is view:
+            del _live[view.key]
 
 
 class _LiveDisplay:
     """What job and slice views share: one display, following the event stream until it settles."""
 
-    key = ""  # what it shows ("job 3", "slice jobs"): one live view each
-
-    def __init__(self) -> None:
+    def __init__(self, key: str) -> None:
+        self.key = key  # what it shows ("job 3", "slice jobs"): one live view each
         self.widget: JobWidget | _NoWidget = _NoWidget()
         self._handle: Any = None
         self._token: int | None = None
-        self._lock = threading.RLock()  # the event thread and the kernel thread (after an action) both refresh
+        self._lock = threading.RLock()  # the event thread, the kernel thread and the throttle's timer all refresh
+        self._throttle = Throttle(self.refresh)
         self.settled = False
 
     def text(self) -> str:
         raise NotImplementedError
 
+    def refresh(self) -> None:
+        raise NotImplementedError
+
+    def _on_batch(self, batch: EventBatch) -> None:
+        raise NotImplementedError
+
+    def _can_change(self) -> bool:
+        """Whether anything in the view can still change by itself (after a refresh)."""
+        raise NotImplementedError
+
+    def _opened(self) -> None:
+        """What a view does once its widget exists (before it is displayed)."""
+
     def bundle(self, static: bool = False) -> dict[str, Any]:
         return _bundle(None if static else self.widget, self.widget.html, self.text())
 
-    def settle(self) -> None:
-        """Leave the static bundle in the display, as it is now, and stop following (the view ended, or a newer
-        view of the same thing took over)."""
+    def show(self) -> None:
+        """Display the view: static at once when it has already settled, else the widget, followed."""
+        from IPython.display import display
+
+        self._token = status_events.subscribe(self._on_batch)  # before the first render: no change is missed
         with self._lock:
-            if not self.settled and self._handle is not None:
+            self.refresh()
+            if not self._can_change():
+                display(self.bundle(static=True), raw=True)
+                self.release()
+                return
+            self.widget = self.widget.widget()
+            self.widget.observe(self._on_widget_comm, names="comm")
+            self._opened()
+            self._handle = display(self.bundle(), raw=True, display_id=True)
+        _take_over(self)
+
+    def _on_widget_comm(self, change: dict[str, Any]) -> None:
+        if change["new"] is None:  # the widget closed (see JobWidget._close_with_comm)
+            self.settle()
+
+    def settle(self) -> None:
+        """Leave the static bundle in the display, as it is now, and stop following (the view ended, a newer
+        view of the same thing took over, or its widget closed)."""
+        with self._lock:
+            if self.settled:
+                return
+            if self._handle is not None:
                 self._handle.update(self.bundle(static=True), raw=True)  # what the saved notebook keeps
             self.release()
 
     def release(self) -> None:
         """Stop following and close the widget; the display keeps its last bundle."""
-        self.settled = True
+        with self._lock:
+            if self.settled:
+                return
+            self.settled = True
+        self._throttle.stop()
         if self._token is not None:
             status_events.unsubscribe(self._token)
-        _views.discard(self)
-        _forget(self.key, self)
-        self.widget.close()
+        _forget(self)
+        self.widget.close()  # observed by _on_widget_comm, which finds the view settled
 
 
 class LiveJobView(_LiveDisplay):
     """The live view of one job (or subjob)."""
 
     def __init__(self, job: Any):
-        super().__init__()
         self.impl = stripProxy(job)
         self.fqid = self.impl.getFQID(".")
-        self.key = f"job {self.fqid}"
+        super().__init__(f"job {self.fqid}")
         self._subjob_prefix = self.fqid + "."
         self._history: deque[tuple[float, int]] = deque(maxlen=120)
-        self._throttle = _Throttled(self.refresh)
-        self._last_status = None
-        self._process: dict[str, Any] = {}
-        self.updated_at: list[tuple[str, float]] = []  # (status, time shown): what benchmarks and tests read
+        self._last_status: str | None = None
+        self._process: dict[str, str] = {}  # the last figures of its processes seen while it ran
+        self._peak_rss = 0.0
+        self.updated_at: deque[tuple[str, float]] = deque(maxlen=UPDATES_KEPT)  # (status, time shown)
         self._batch_cpu = 0.0
 
     def cpu_seconds(self) -> float:
@@ -225,22 +231,12 @@ class LiveJobView(_LiveDisplay):
         return self._throttle.timer_cpu_seconds
 
     # ------------------------------------------------------------- display
-    def show(self) -> None:
-        from IPython.display import display
+    def _can_change(self) -> bool:
+        return self._last_status not in FINAL
 
-        self._token = status_events.subscribe(self._on_batch)  # before the first render: no change is missed
-        with self._lock:
-            self.refresh()
-            if self._last_status in FINAL:
-                display(self.bundle(static=True), raw=True)
-                self.release()
-                return
-            self.widget = self.widget.widget()
-            self.widget.observe(self._on_request, names="request")
-            watch_job(self.impl)
-            _views.add(self)
-            self._handle = display(self.bundle(), raw=True, display_id=True)
-        _take_over(self.key, self)
+    def _opened(self) -> None:
+        self.widget.observe(self._on_request, names="request")
+        watch_job(self.impl)
 
     def text(self) -> str:
         from IPython.lib.pretty import pretty
@@ -248,11 +244,12 @@ class LiveJobView(_LiveDisplay):
         return pretty(addProxy(self.impl))
 
     # ------------------------------------------------------------- updates
-    def _on_batch(self, batch: Batch) -> None:
+    def _on_batch(self, batch: EventBatch) -> None:
         started, rendered = time.thread_time(), self._throttle.cpu_seconds
-        if self.fqid in batch:
+        records_changed = getattr(batch, "records", ())
+        if self.fqid in batch or self.fqid in records_changed:
             self._throttle.now()
-        elif any(fqid.startswith(self._subjob_prefix) for fqid in batch):
+        elif any(fqid.startswith(self._subjob_prefix) for fqid in chain(batch, records_changed)):
             self._throttle.request()  # subjob changes: at most MAX_UPDATES_PER_SECOND renders
         self._batch_cpu += (time.thread_time() - started) - (self._throttle.cpu_seconds - rendered)
 
@@ -290,36 +287,28 @@ class LiveJobView(_LiveDisplay):
                 if done < row.n_subjobs and status not in FINAL:
                     info["eta"] = format_duration((row.n_subjobs - done) / rate)
         if status == "running":
-            info.update(self._process_stats())
-        elif self._process:
-            info.update(self._process)  # the last figures seen while it ran
+            self._read_process_figures()
+        info.update(self._process)  # while it runs, and the last figures seen once it has stopped
         return info
 
-    def _process_stats(self) -> dict[str, Any]:
-        """CPU time and memory of a running Local job's processes (Local knows its PID)."""
-        pid = getattr(self.impl.backend, "id", None)
-        if self.impl.backend._name != "Local" or not isinstance(pid, int) or pid <= 0:
-            return {}
-        try:
-            import psutil
-
-            proc = psutil.Process(pid)
-            procs = [proc] + proc.children(recursive=True)
-            cpu = sum(p.cpu_times().user + p.cpu_times().system for p in procs)
-            rss = sum(p.memory_info().rss for p in procs)
-        except Exception:
-            return self._process
-        peak = max(rss, self._process.get("_rss", 0))
-        self._process = {"cpu": format_duration(cpu), "memory": f"{peak / 2**20:.0f} MB (peak seen)", "_rss": peak}
-        return self._process
+    def _read_process_figures(self) -> None:
+        """CPU time and peak memory of the running job's processes, as far as its backend knows them."""
+        figures = adapter_for(self.impl).live_figures(self.impl)
+        if not figures:
+            return  # unknown now: keep the last figures seen
+        if "cpu_seconds" in figures:
+            self._process["cpu"] = format_duration(figures["cpu_seconds"])
+        if "rss_bytes" in figures:
+            self._peak_rss = max(self._peak_rss, figures["rss_bytes"])
+            self._process["memory"] = f"{self._peak_rss / 2**20:.0f} MB (peak seen)"
 
     def _actions(self, status: str) -> list[str]:
         actions = []
         if status in ACTIVE:
             actions.append("kill")
-        if status in ("failed", "killed"):
+        if status in RESUBMITTABLE:
             actions.append("resubmit")
-        actions += ["stdout", "stderr"]
+        actions += PEEKS
         if status != "removed":
             actions.append("remove")
         return actions
@@ -348,89 +337,86 @@ class LiveJobView(_LiveDisplay):
         request = change["new"] or {}
         action = request.get("action")
         with self._lock:  # the reply is sent before a status change the action caused settles the view
-            try:
-                text, level = ACTIONS[action](self)
-            except KeyError:
-                text, level = f"Unknown action {action!r}.", "error"
-            except Exception as err:  # a Ganga refusal is told in the view, never as a traceback
-                text, level = f"{action} failed: {err}", "error"
-            self.widget.reply = {"text": text, "level": level, "id": request.get("id")}
-            if action == "remove" and level == "success":
+            result = self.perform(action)
+            self.widget.reply = {"text": result.message, "level": result.level, "id": request.get("id")}
+            if action == "remove" and result.ok:
                 self._gone()
             else:
                 self.refresh()
 
-    def kill(self) -> tuple[str, str]:
-        return job_actions.kill(addProxy(self.impl))
+    def perform(self, action: Any) -> ActionResult:
+        """A button's action on this view's job: one of the job actions, or a peek at its stdout or stderr."""
+        try:
+            if action in PEEKS:
+                return self.peek_file(action)
+            if action in job_actions.PERFORM:
+                return job_actions.PERFORM[action](addProxy(self.impl))
+        except Exception as err:  # a Ganga refusal is told in the view, never as a traceback
+            return ActionResult.error(f"{action} failed: {adapter_for(self.impl).explain(err)}")
+        return ActionResult.error(f"Unknown action {action!r}.")
 
-    def resubmit_failed(self) -> tuple[str, str]:
-        return job_actions.resubmit_failed(addProxy(self.impl))
-
-    def peek_file(self, name: str) -> tuple[str, str]:
+    def peek_file(self, name: str) -> ActionResult:
         target = self.impl
         if len(self.impl.subjobs):
             candidates = [sj for sj in self.impl.subjobs if sj.status == "running"] or [
-                sj for sj in self.impl.subjobs if sj.status in ("failed", "killed")
+                sj for sj in self.impl.subjobs if sj.status in RESUBMITTABLE
             ] or list(self.impl.subjobs)
             target = candidates[0]
         path = records.job_file(target, name)
         if not os.path.isfile(path):
             self.widget.peek = ""
-            return f"{name} of job {target.getFQID('.')} does not exist yet (the job is {target.status}).", "info"
+            return ActionResult.info(f"{name} of job {target.getFQID('.')} does not exist yet (the job is {target.status}).")
         self.widget.peek = tail(path, PEEK_LINES)
-        return f"Last {PEEK_LINES} lines of {name} of job {target.getFQID('.')}, read at {time.strftime('%H:%M:%S')}.", "info"
+        return ActionResult.info(
+            f"Last {PEEK_LINES} lines of {name} of job {target.getFQID('.')}, read at {time.strftime('%H:%M:%S')}."
+        )
 
-    def remove(self) -> tuple[str, str]:
-        return job_actions.remove(addProxy(self.impl))
+
+_SUBJOBS_OF = re.compile(r"jobs\((\d+)\)\.subjobs")  # the names Ganga gives j.subjobs and the slices made from it
 
 
-ACTIONS = {
-    "kill": LiveJobView.kill,
-    "resubmit": LiveJobView.resubmit_failed,
-    "stdout": lambda view: view.peek_file("stdout"),
-    "stderr": lambda view: view.peek_file("stderr"),
-    "remove": LiveJobView.remove,
-}
+def _concerns(slice_impl: Any) -> Callable[[str], bool]:
+    """Which job changes can change what a view of the slice shows: those of a job it holds, or of a subjob of one
+    (its row counts them). The whole ``jobs`` registry holds any job, including jobs made after it was displayed;
+    ``j.subjobs`` every subjob of ``j``; any other slice (a ``select``, a range, a named slice) its own jobs."""
+    objects = slice_impl.objects
+    if isinstance(objects, Registry):
+        return lambda fqid: True
+    master = _SUBJOBS_OF.match(slice_impl.name)
+    prefix = f"{master.group(1)}." if master else ""  # subjob slices are keyed by subjob id, the others by fqid
+    if master and slice_impl.name == master.group(0):
+        return lambda fqid: fqid.startswith(prefix)
+    held = frozenset(prefix + str(key) for key in objects.keys())
+    return lambda fqid: fqid in held or fqid.rpartition(".")[0] in held
 
 
 class LiveSliceView(_LiveDisplay):
     """A live table of a job slice: statuses and counts follow the event stream while any of its jobs is active."""
 
     def __init__(self, job_slice: Any):
-        super().__init__()
         self.impl = stripProxy(job_slice)
         self.proxy = job_slice
-        self._throttle = _Throttled(self.refresh)
+        super().__init__(f"slice {self.impl.name}")
+        self._concerns = _concerns(self.impl)
         self._active = False
 
-    def show(self) -> None:
-        from IPython.display import display
-
-        self._token = status_events.subscribe(self._on_batch)
-        with self._lock:
-            self.refresh()
-            if not self._active:
-                display(self.bundle(static=True), raw=True)
-                self.release()
-                return
-            self.widget = self.widget.widget()
-            self._handle = display(self.bundle(), raw=True, display_id=True)
-        _take_over(self.key, self)
+    def _can_change(self) -> bool:
+        return self._active
 
     def text(self) -> str:
         from IPython.lib.pretty import pretty
 
         return pretty(self.proxy)
 
-    def _on_batch(self, batch: Batch) -> None:
-        self._throttle.request()
+    def _on_batch(self, batch: EventBatch) -> None:
+        if any(self._concerns(fqid) for fqid in batch):
+            self._throttle.request()
 
     def refresh(self) -> None:
         with self._lock:
             if self.settled:
                 return
             page = records.slice_page(self.impl, settings.option("page_size"))
-            self.key = f"slice {page.title}"
             self.widget.html = render.job_slice_html(self.impl, settings.option("page_size"), page=page)
             self.widget.status = ",".join(f"{n} {s}" for s, n in page.status_counts)
             self._active = any(s in ACTIVE for s, _ in page.status_counts)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from GangaCore.testlib.decorators import add_config
 
-from GangaJupyter.Lib.Monitor.job_updates import one_update_per_job
+from GangaJupyter.Lib.Monitor.update_guard import one_update_per_job
 from GangaJupyter.testlib.notebooks import ganga_home
 from GangaJupyter.testlib.waiting import wait_until
 

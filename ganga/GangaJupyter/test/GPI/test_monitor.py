@@ -6,7 +6,7 @@ import pytest
 from GangaCore.testlib.decorators import add_config
 from GangaCore.testlib.monitoring import run_until_state
 
-from GangaJupyter.Lib.Monitor import ganga_fixes
+from GangaJupyter.Lib.GangaPatches import multi_backend_scan
 from GangaJupyter.Lib.Monitor.events import StatusEvents, status_events
 
 RUNTIME = ("Configuration", "RUNTIME_PATH", "GangaJupyter")
@@ -78,7 +78,7 @@ def test_the_fix_does_nothing_when_ganga_scheduled_every_backend():
         active_backends = {"Local": [object()], "Slurm": [object()]}
         scheduled_backend_checks = {"Local": ["handle"], "Slurm": ["handle"]}
 
-    assert ganga_fixes.newly_active_without_check(Service(), before=set()) == []
+    assert multi_backend_scan.newly_active_without_check(Service(), before=set()) == []
     Service.scheduled_backend_checks = {"Local": ["handle"]}
-    assert ganga_fixes.newly_active_without_check(Service(), before=set()) == ["Slurm"]
-    assert ganga_fixes.newly_active_without_check(Service(), before={"Slurm"}) == []
+    assert multi_backend_scan.newly_active_without_check(Service(), before=set()) == ["Slurm"]
+    assert multi_backend_scan.newly_active_without_check(Service(), before={"Slurm"}) == []

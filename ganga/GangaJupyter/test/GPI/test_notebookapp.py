@@ -11,6 +11,7 @@ import pytest
 from GangaCore.testlib.decorators import add_config
 from GangaCore.testlib.monitoring import run_until_state
 
+from GangaJupyter.Lib.Core.errors import ConfigurationError, NotebookCellError, NotFinishedError
 from GangaJupyter.Lib.Worker import notebook_runner
 
 RUNTIME = ("Configuration", "RUNTIME_PATH", "GangaJupyter")
@@ -55,8 +56,10 @@ def test_a_failing_cell_fails_the_job_and_the_view_shows_it(gpi):
     html = j._repr_html_()
     assert "Cell 2 of 3 failed" in html and "ZeroDivisionError" in html
     assert 'data-cell="2"' in html and "y = x / 0" in html
-    with pytest.raises(Exception, match="failed in cell 2 of 3: ZeroDivisionError"):
+    with pytest.raises(NotebookCellError, match="failed in cell 2 of 3: ZeroDivisionError") as raised:
         j.application.results()
+    assert (raised.value.cell, raised.value.of, raised.value.ename, raised.value.job) == (2, 3, "ZeroDivisionError", j.fqid)
+    assert "----> 1 y = x / 0" in raised.value.traceback
 
 
 @add_config([RUNTIME, FAST_LOCAL])
@@ -114,6 +117,13 @@ def test_bad_input_is_refused_before_submission_with_a_clear_message(gpi, tmp_pa
     with pytest.raises(GangaException) as raised:
         gpi.NotebookApp(cells=["x = 1", 2])
     assert "List entry 2 for cells is invalid" in str(raised.value.__context__)
+    j = gpi.Job(application=gpi.NotebookApp(cells=["x = 1"], outputs=["x"]), backend=gpi.Local())
+    with pytest.raises(NotFinishedError, match=f"Job {j.id} is 'new': outputs exist once it has completed") as early:
+        j.application.results()
+    assert isinstance(early.value, GangaException) and not isinstance(early.value, ConfigurationError)
+    j.application.outputs = []
+    with pytest.raises(ConfigurationError, match="this job asked for no outputs"):
+        j.application.results()
 
 
 @add_config([RUNTIME, FAST_LOCAL])

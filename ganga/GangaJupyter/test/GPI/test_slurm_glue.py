@@ -4,7 +4,7 @@ from pathlib import Path
 
 import GangaCore.Lib.Batch as batch
 
-from GangaJupyter.Lib.Slurm.ganga_patches import wait_on_payload
+from GangaJupyter.Lib.GangaPatches.slurm_no_30s_floor import wait_on_payload
 from GangaJupyter.Lib.Slurm.monitoring import describe_pending
 from GangaJupyter.Lib.Slurm.scheduler import parse_sacct, parse_squeue
 

@@ -316,7 +316,7 @@ def test_kernel_and_browser_act_at_once_then_hand_over(tmp_path: Path, kernel_fa
 
         # Resubmit and remove from the browser, carried out by the kernel's Ganga.
         code, reply = server.api(f"jobs/{kernel_kills[0]}/resubmit", "POST")
-        assert code == 200 and reply == {"ok": True, "message": f"Resubmitted job {kernel_kills[0]}."}
+        assert code == 200 and reply == {"ok": True, "message": f"Resubmitted job {kernel_kills[0]}.", "level": "success"}
         server.wait_status(kernel_kills[0], "running")
         assert server.api(f"jobs/{kernel_kills[0]}/kill", "POST")[1]["ok"]
         code, reply = server.api(f"jobs/{browser_kills[0]}/remove", "POST")

@@ -15,9 +15,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from GangaJupyter.Lib.Server import sessions
-from GangaJupyter.Lib.Server.app import GangaJobsBrowser
+from GangaJupyter.Lib.Core import protocol
 from GangaJupyter.Lib.Core.location import find_location
+from GangaJupyter.Lib.Server.browser import GangaJobsBrowser
 from GangaJupyter.testlib.notebooks import ganga_home
 from test_browser import TOKEN, free_port, kill_leftovers, wait_for_server
 
@@ -93,7 +93,7 @@ def test_only_a_post_starts_the_helper(server: dict[str, Any]) -> None:
         time.sleep(2)
         assert not helper_log.exists(), "a GET of the event stream started the helper Ganga session"
     code, reply = call(url, "monitor", "POST")
-    assert code == 200 and reply == {"ok": True, "message": "started a Ganga session to monitor"}, reply
+    assert code == 200 and reply == {"ok": True, "message": "started a Ganga session to monitor", "level": "success"}, reply
     assert helper_log.exists()
     assert call(url, "monitor", "POST")[1]["message"] == "nothing to start"  # it is starting already
     assert oct(location.jupyter.stat().st_mode & 0o777) == "0o700"
@@ -104,7 +104,7 @@ def test_the_helper_imports_nothing_from_its_working_folder(tmp_path: Path) -> N
     ``<gangadir>/jupyter`` must not be what the helper imports."""
     env = ganga_home(tmp_path / "home", runtime_path=False)
     location = find_location(config_file=env["GANGA_CONFIG_FILE"])
-    planted = sessions.jupyter_folder(location) / "GangaJupyter"
+    planted = protocol.jupyter_folder(location) / "GangaJupyter"
     planted.mkdir()
     marker = tmp_path / "planted-code-ran"
     (planted / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
@@ -113,13 +113,13 @@ def test_the_helper_imports_nothing_from_its_working_folder(tmp_path: Path) -> N
         browser.start_helper()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and browser._helper.poll() is None:
-            if sessions.registered_sessions(location):
+            if protocol.registered_sessions(location):
                 break
             time.sleep(0.2)  # the helper imports GangaJupyter first thing, then starts Ganga and registers
         assert not marker.exists(), "the helper imported a package planted in its working folder"
-        helpers = sessions.registered_sessions(location)
+        helpers = protocol.registered_sessions(location)
         assert [s.pid for s in helpers] == [browser._helper.pid], (location.jupyter / "helper.log").read_text()[-3000:]
-        sessions.send_request(location, helpers[0], "release", None)
+        protocol.send_request(location, helpers[0], protocol.RELEASE, None)
         browser._helper.wait(timeout=60)
     finally:
         if browser._helper is not None and browser._helper.poll() is None:

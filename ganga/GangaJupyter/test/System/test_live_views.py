@@ -142,15 +142,82 @@ def test_an_action_clicked_while_the_kernel_is_busy_runs_when_the_cell_ends(kern
     assert kernel.wait_for(lambda: view.state["status"] == "killed", timeout=30)
 
 
-def test_views_shown_again_and_again_do_not_pile_up(kernel):
-    kernel.run("from GangaJupyter.Lib.Monitor.events import status_events\nbase = status_events.subscriber_count()")
+LEAK_PROBES = (
+    "from GangaJupyter.Lib.Monitor.events import status_events\n"
+    "from GangaJupyter.Lib.Widgets.live import live_views\n"
+    "from comm import get_comm_manager\n"
+    "from ipywidgets.widgets.widget import _instances\n"
+    "def held():\n"
+    "    return (status_events.subscriber_count(), len(live_views()), len(get_comm_manager().comms), len(_instances))\n"
+    "base = held()"
+)
+
+
+def held_since_base(kernel) -> list[int]:
+    """Subscribers of the event stream, live views, open comms and ipywidgets instances, less what the kernel held
+    before any view. (``run_value`` drops the messages of other requests meanwhile: wait for those first.)"""
+    return kernel.run_value("[n - b for n, b in zip(held(), base)]")
+
+
+def close_from_the_front_end(kernel, view) -> None:
+    """What a front end sends when it closes a widget's model."""
+    kernel.client.session.send(
+        kernel.client.shell_channel.socket, "comm_close", {"comm_id": kernel.comm_id(view), "data": {}}
+    )
+
+
+def test_a_thousand_views_displayed_and_closed_leave_nothing_behind(kernel):
+    """A notebook displaying an active job in a loop: each display takes over from the one before, every other
+    view is closed by the kernel at once, and the last by the front end; the stream holds no view after that."""
+    kernel.run(LEAK_PROBES)
+    kernel.run("j = Job(application=Executable(exe='/bin/sh', args=['-c', 'sleep 120']), backend=Local())\nj.submit()")
     kernel.run(
-        "j = Job(application=Executable(exe='/bin/sh', args=['-c', 'sleep 20']), backend=Local())\nj.submit()\n"
-        "from IPython.display import display\nfor _ in range(1000):\n    display(j)",
+        "from IPython.display import display\nmost = 0\n"
+        "for i in range(1000):\n"
+        "    display(j)\n"
+        "    most = max(most, held()[0] - base[0])\n"
+        "    if i % 2 == 0:\n"
+        "        live_views()[0].widget.close()",
         timeout=600,
     )
-    assert kernel.run_value("status_events.subscriber_count() - base") == 1  # only the newest view follows the job
+    assert kernel.run_value("most") == 1  # one view at most ever followed the job
+    assert held_since_base(kernel) == [1, 1, 2, 2]  # the last view; its widget and its layout, each with a comm
+    assert kernel.run_value("j.status") in ("submitted", "running")  # 1,000 views of an active job
     frozen = [m for m in kernel.outputs if m["msg_type"] == "update_display_data"]
     assert len(frozen) >= 999 and all(WIDGET_VIEW not in m["content"]["data"] for m in frozen)
+    close_from_the_front_end(kernel, kernel.views()[-1])
+    assert kernel.wait_for(lambda: held_since_base(kernel) == [0, 0, 0, 0], timeout=30), held_since_base(kernel)
     kernel.run("j.kill()")
-    assert kernel.wait_for(lambda: kernel.run_value("status_events.subscriber_count() - base") == 0, timeout=30)
+
+
+def test_a_view_closed_by_the_front_end_settles_into_its_card_and_stops_following(kernel):
+    kernel.run(LEAK_PROBES)
+    kernel.run("j = Job(application=Executable(exe='/bin/sh', args=['-c', 'sleep 60']), backend=Local())\nj.submit()\nj")
+    [view] = kernel.views()
+    assert kernel.wait_for(lambda: view.state["status"] == "running", timeout=60), kernel.statuses(view)
+    close_from_the_front_end(kernel, view)
+    final = final_display(kernel)  # the saved notebook keeps the card as it was (before run_value: see held_since_base)
+    assert WIDGET_VIEW not in final and "gj-status-running" in final["text/html"]
+    assert kernel.wait_for(lambda: held_since_base(kernel) == [0, 0, 0, 0], timeout=30), held_since_base(kernel)
+    updates = len(view.history)
+    kernel.run("j.kill()")
+    kernel.pump(3.0)
+    assert len(view.history) == updates, "a closed view still sent updates"
+
+
+def test_a_slice_view_follows_only_the_jobs_it_shows(kernel):
+    kernel.run("shown = Job(application=Executable(exe='/bin/sh', args=['-c', 'sleep 60']), backend=Local())\nshown.submit()")
+    assert kernel.wait_for(lambda: kernel.run_value("shown.status") == "running", timeout=60)
+    kernel.run(
+        "other = Job(application=Executable(exe='/bin/sh', args=['-c', 'sleep 1']), backend=Local())\n"
+        "jobs.select(shown.id, shown.id)"
+    )
+    [slice_view] = kernel.views()
+    assert slice_view.state["status"] == "1 running", slice_view.state["status"]
+    updates = len(slice_view.history)
+    kernel.run("other.submit()")
+    assert kernel.wait_for(lambda: kernel.run_value("other.status") == "completed", timeout=60)
+    kernel.pump(1.0)
+    assert len(slice_view.history) == updates, "the view of job 0 followed job 1"
+    kernel.run("shown.kill()")
+    assert kernel.wait_for(lambda: "1 killed" in slice_view.state["status"], timeout=30), slice_view.state["status"]

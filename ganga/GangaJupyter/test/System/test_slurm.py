@@ -14,7 +14,7 @@ from GangaCore.testlib.decorators import add_config
 
 from GangaJupyter.Lib.Display import render
 from GangaJupyter.Lib.Display.records import job_record
-from GangaJupyter.Lib.Slurm import scheduler_record
+from GangaJupyter.Lib.Core import scheduler_record
 from GangaJupyter.testlib.needs import slurm_cluster_problem, unavailable
 from GangaJupyter.testlib.waiting import wait_until
 
@@ -53,9 +53,9 @@ def test_jobs_and_subjobs_complete_with_no_30_second_floor_and_accounting(gpi):
     assert "child.wait(timeout=30)" in script and "time.sleep(30)" not in script
     assert "hello <slurm>" in Path(j.outputdir, "stdout").read_text()
     assert [Path(sj.outputdir, "stdout").read_text().count(f"part {sj.id}") for sj in split.subjobs] == [1, 1, 1]
-    assert wait_until(lambda: scheduler_record.read(stripProxy(j)).get("wall_time"), 30), "no accounting record"
+    assert wait_until(lambda: scheduler_record.read(stripProxy(j)).wall_time, 30), "no accounting record"
     record = scheduler_record.read(stripProxy(j))
-    assert record["state"] == "COMPLETED" and record["nodes"] == "localhost" and record["exit_code"] == "0"
+    assert record.state == "COMPLETED" and record.nodes == "localhost" and record.exit_code == "0"
     assert "Slurm</span>: COMPLETED" in card(j) and "wall time" in card(j)
 
 
@@ -71,7 +71,7 @@ def test_cancelled_outside_ganga_failing_payload_and_failure_before_the_wrapper(
     assert wait_until(lambda: sleeper.status == "running", 30), sleeper.status
     subprocess.run(["scancel", str(sleeper.backend.id)], check=True)
     assert wait_until(lambda: sleeper.status == "failed", 10), sleeper.status  # Ganga alone: 600 s
-    assert "cancelled outside Ganga" in scheduler_record.read(stripProxy(sleeper))["reason"]
+    assert "cancelled outside Ganga" in scheduler_record.read(stripProxy(sleeper)).reason
     assert "cancelled outside Ganga" in card(sleeper)
 
     assert wait_until(lambda: false.status == "failed", 30), false.status
@@ -79,7 +79,7 @@ def test_cancelled_outside_ganga_failing_payload_and_failure_before_the_wrapper(
     assert "broken" in card(false)  # the stderr tail
 
     assert wait_until(lambda: no_python.status == "failed", 30), no_python.status  # Ganga alone: 'submitted' for ever
-    reason = scheduler_record.read(stripProxy(no_python))["reason"]
+    reason = scheduler_record.read(stripProxy(no_python)).reason
     assert "failed before Ganga's wrapper could report" in reason
     assert "python3" in card(no_python)  # /usr/bin/env's complaint, from stderr
 
@@ -98,7 +98,7 @@ def test_impossible_requests_are_explained_and_nothing_is_lost(gpi):
 
     never = gpi.Job(application=gpi.Executable(exe="/bin/true"), backend=gpi.Slurm(extraopts="--nodes=3"))
     never.submit()
-    assert wait_until(lambda: "cannot start as requested" in scheduler_record.read(stripProxy(never)).get("reason", ""), 20)
+    assert wait_until(lambda: "cannot start as requested" in scheduler_record.read(stripProxy(never)).reason, 20)
     assert never.status == "submitted"
     shown = card(never)
     assert "more nodes requested than the partition allows" in shown or "cannot satisfy this request" in shown
@@ -176,9 +176,9 @@ def test_node_failure_fails_the_job_and_a_requeue_is_explained(gpi):
     # the node goes down (as when slurmd's host dies); with ReturnToService=2 it comes back by itself
     subprocess.run(["scontrol", "update", "nodename=localhost", "state=down", "reason=gangajupyter-test"], check=True)
     assert wait_until(lambda: lost.status == "failed", 10), lost.status
-    assert "the node running it failed" in scheduler_record.read(stripProxy(lost))["reason"]
+    assert "the node running it failed" in scheduler_record.read(stripProxy(lost)).reason
     # Slurm holds a requeued job back for a while (BeginTime) before it runs it again
-    assert wait_until(lambda: "Requeued by Slurm" in scheduler_record.read(stripProxy(requeued)).get("reason", ""), 20)
+    assert wait_until(lambda: "Requeued by Slurm" in scheduler_record.read(stripProxy(requeued)).reason, 20)
     assert requeued.status == "running" and "Requeued by Slurm" in card(requeued)
     requeued.kill()
     assert requeued.status == "killed"

@@ -11,10 +11,12 @@ import tracemalloc
 import nbformat
 
 from GangaJupyter.Lib.Core import job_files
+from GangaJupyter.Lib.Core.errors import WorkerFileError
+from GangaJupyter.Lib.Core.worker_report import WorkerReport
 from GangaJupyter.Lib.Display import notebook_outputs
+from GangaJupyter.Lib.GangaPatches.slurm_job_name import slurm_job_name
 from GangaJupyter.Lib.NotebookApp import worker_files
 from GangaJupyter.Lib.NotebookApp.NotebookMerger import NotebookMerger
-from GangaJupyter.Lib.Slurm import ganga_patches
 
 
 def gzip_bomb(path, megabytes):
@@ -88,7 +90,7 @@ def test_a_broken_executed_notebook_becomes_a_message(tmp_path):
     path.write_bytes(b'{"cells": [\x00\xff')
     try:
         worker_files.read_executed(str(path))
-    except worker_files.WorkerFileError as err:
+    except WorkerFileError as err:
         assert "executed.ipynb could not be read" in str(err) and str(path) in str(err)
     else:
         raise AssertionError("no WorkerFileError")
@@ -100,7 +102,7 @@ def test_a_huge_executed_notebook_is_not_parsed(tmp_path):
         handle.truncate(worker_files.MAX_EXECUTED_BYTES + 1)  # sparse: big on paper only
     try:
         worker_files.read_executed(str(path))
-    except worker_files.WorkerFileError as err:
+    except WorkerFileError as err:
         assert "too big to show here" in str(err)
     else:
         raise AssertionError("no WorkerFileError")
@@ -110,10 +112,9 @@ def test_a_garbage_worker_report_reads_as_no_report(tmp_path):
     for content in ("[1, 2]", '{"error": "boom"}', "\x00" * 100, '{"error": {"kind": "cell", "cell": 3}}'):
         path = tmp_path / "report.json"
         path.write_text(content)
-        report = worker_files.read_report_file(str(path))
-        assert report is None or isinstance(report.get("error", {}), dict)
+        report = WorkerReport.read(str(path))
         if report:
-            assert "cell 3" in worker_files.describe_failure(report)  # no KeyError for the missing "of"
+            assert "cell 3 of ?" in report.describe()  # no KeyError for the missing "of"
 
 
 # ---------------------------------------------------------------- finding 8: no unpickling in the merger
@@ -160,6 +161,6 @@ def test_svg_output_is_only_ever_an_image():
 
 # ---------------------------------------------------------------- finding 11: the name sbatch gets
 def test_the_name_sbatch_gets_is_safe_in_single_quotes():
-    assert ganga_patches.slurm_job_name("it's $(rm -rf ~); `id`") == "it_s___rm_-rf______id_"
-    assert ganga_patches.slurm_job_name("sweep-3.a_b") == "sweep-3.a_b"
-    assert len(ganga_patches.slurm_job_name("x" * 10_000)) == 128
+    assert slurm_job_name("it's $(rm -rf ~); `id`") == "it_s___rm_-rf______id_"
+    assert slurm_job_name("sweep-3.a_b") == "sweep-3.a_b"
+    assert len(slurm_job_name("x" * 10_000)) == 128

@@ -100,19 +100,21 @@ def _vanished(tmp_path):
 
 
 def _executed_garbage(tmp_path):
+    from GangaJupyter.Lib.Core.errors import WorkerFileError
     from GangaJupyter.Lib.NotebookApp import worker_files
 
     path = tmp_path / "executed.ipynb"
     path.write_bytes(b"\x89PNG not a notebook \x00")
     try:
         worker_files.read_executed(str(path))
-    except worker_files.WorkerFileError as err:
+    except WorkerFileError as err:
         assert str(err).startswith("executed.ipynb could not be read (") and "resubmit the job" in str(err)
     else:
         raise AssertionError("a garbage notebook was accepted")
 
 
 def _executed_huge(tmp_path):
+    from GangaJupyter.Lib.Core.errors import WorkerFileError
     from GangaJupyter.Lib.NotebookApp import worker_files
 
     path = tmp_path / "executed.ipynb"
@@ -120,13 +122,14 @@ def _executed_huge(tmp_path):
         handle.truncate(worker_files.MAX_EXECUTED_BYTES + 1)
     try:
         worker_files.read_executed(str(path))
-    except worker_files.WorkerFileError as err:
+    except WorkerFileError as err:
         assert "too big to show here" in str(err) and str(path) in str(err)
     else:
         raise AssertionError("a huge notebook was parsed")
 
 
 def _executed_bad_outputs(tmp_path):
+    from GangaJupyter.Lib.Core.errors import WorkerFileError
     from GangaJupyter.Lib.Display.notebook_outputs import convert_cells
     from GangaJupyter.Lib.NotebookApp import worker_files
 
@@ -137,7 +140,7 @@ def _executed_bad_outputs(tmp_path):
     path.write_text(json.dumps(nb))
     try:
         worker_files.read_executed(str(path))  # nbformat refuses it as a whole
-    except worker_files.WorkerFileError as err:
+    except WorkerFileError as err:
         assert "executed.ipynb could not be read (ValidationError" in str(err)
     else:
         raise AssertionError("an invalid notebook was accepted")
@@ -146,20 +149,20 @@ def _executed_bad_outputs(tmp_path):
 
 
 def _report_garbage(tmp_path):
-    from GangaJupyter.Lib.NotebookApp import worker_files
+    from GangaJupyter.Lib.Core.worker_report import WorkerReport
 
     path = tmp_path / "report.json"
-    for content in ("[1, 2]", '{"error": "boom"}', "\x00\xff", "9" * 100_000):
+    for content in ("[1, 2]", '{"error": "boom"}', "\x00\xff", "9" * 100_000, "[" * 100_000):
         path.write_text(content, errors="surrogateescape")
-        assert worker_files.read_report_file(str(path)) is None
+        assert WorkerReport.read(str(path)) is None
 
 
 def _report_huge(tmp_path):
-    from GangaJupyter.Lib.NotebookApp import worker_files
+    from GangaJupyter.Lib.Core import worker_report
 
     path = tmp_path / "report.json"
-    path.write_text('{"error": {"message": "' + "x" * (worker_files.MAX_REPORT_BYTES + 1) + '"}}')
-    assert worker_files.read_report_file(str(path)) is None
+    path.write_text('{"error": {"message": "' + "x" * (worker_report.MAX_REPORT_BYTES + 1) + '"}}')
+    assert worker_report.WorkerReport.read(str(path)) is None
 
 
 def _html(markup: str) -> str:
@@ -230,7 +233,7 @@ CASES = [
     Case("executed-notebook-garbage", "files", "executed.ipynb of binary garbage", "a message in the job card: \"executed.ipynb could not be read (...) ... resubmit the job\"", _executed_garbage),
     Case("executed-notebook-huge", "files", "executed.ipynb over 64 MB", "not parsed: \"executed.ipynb is too big to show here (...): open <path> in JupyterLab\"", _executed_huge),
     Case("executed-notebook-bad-outputs", "files", "an output that is a number, a traceback of non-strings, data that is not a dict", "the notebook refused with a message; bad outputs skipped, the traceback shown as text", _executed_bad_outputs),
-    Case("worker-report-garbage", "files", "report.json that is a list, has a string error, is binary, is one huge number", "read as no report (the card falls back to stderr and status)", _report_garbage),
+    Case("worker-report-garbage", "files", "report.json that is a list, has a string error, is binary, is one huge number, is nested 100,000 deep", "read as no report (the card falls back to stderr and status)", _report_garbage),
     Case("worker-report-huge", "files", "report.json over 4 MB", "not parsed; read as no report", _report_huge),
     Case("html-jupyterlab-class", "notebook HTML", "<div class=\"jp-Dialog\" style=\"position:fixed\">", "class, id and style removed: a plain <div>", _jp_dialog),
     Case("html-script-onerror", "notebook HTML", "<script>, <img onerror>, onmouseover", "script and its content, img and handlers removed", _script_onerror),

@@ -31,7 +31,7 @@ def _split(value, fragment):
 def _app(attribute, value, fragment):
     def check(tmp_path):
         from GangaJupyter.Lib.NotebookApp.NotebookApp import NotebookApp
-        from GangaJupyter.Lib.NotebookApp.notebook_source import NotebookAppError
+        from GangaJupyter.Lib.NotebookApp.errors import NotebookAppError
 
         app = NotebookApp()
         app.cells = ["x = 1"]
@@ -47,7 +47,7 @@ def _app(attribute, value, fragment):
 
 
 def _sbatch_name(tmp_path):
-    from GangaJupyter.Lib.Slurm.ganga_patches import slurm_job_name
+    from GangaJupyter.Lib.GangaPatches.slurm_job_name import slurm_job_name
 
     assert slurm_job_name("fit 'all'; rm -rf ~") == "fit__all___rm_-rf__"
     assert len(slurm_job_name("n" * 5_000_000)) == 128

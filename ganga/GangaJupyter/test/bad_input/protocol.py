@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from GangaJupyter.Lib.Server import sessions
+from GangaJupyter.Lib.Core import protocol
+from GangaJupyter.Lib.Core.actions import ActionResult
 from GangaJupyter.Lib.Core.location import GangaLocation
+from GangaJupyter.Lib.Session.service import SessionService
 
 from . import Case
 
@@ -32,19 +34,19 @@ def location(tmp_path: Path) -> GangaLocation:
 
 
 def register(loc: GangaLocation, name: str, content: object | bytes) -> Path:
-    path = sessions.jupyter_folder(loc, "sessions") / f"{name}.json"
+    path = protocol.jupyter_folder(loc, "sessions") / f"{name}.json"
     path.write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
     return path
 
 
 def registration(sid: str = "h.1.aa", **changes: object) -> dict[str, object]:
-    return {"sid": sid, "pid": os.getpid(), "host": sessions.HOST, "role": "kernel", "started": time.time(), **changes}
+    return {"sid": sid, "pid": os.getpid(), "host": protocol.HOST, "role": "kernel", "started": time.time(), **changes}
 
 
-def service(loc: GangaLocation) -> tuple[sessions.SessionService, Path]:
+def service(loc: GangaLocation) -> tuple[SessionService, Path]:
     """A session's request worker (its Ganga parts are not needed for these inputs), with its request folder."""
-    worker = sessions.SessionService(loc, "kernel")
-    return worker, sessions.jupyter_folder(loc, "requests", worker.sid)
+    worker = SessionService(loc, "kernel")
+    return worker, protocol.jupyter_folder(loc, "requests", worker.sid)
 
 
 def release_request(folder: Path) -> str:
@@ -53,11 +55,11 @@ def release_request(folder: Path) -> str:
     return rid
 
 
-def served_after(loc: GangaLocation, worker: sessions.SessionService, folder: Path) -> None:
+def served_after(loc: GangaLocation, worker: SessionService, folder: Path) -> None:
     """The worker still serves: a good request after the bad one is answered."""
     rid = release_request(folder)
     assert worker.serve_pending() is True
-    assert sessions.take_reply(loc, rid) == {"ok": True, "message": "released"}
+    assert protocol.take_reply(loc, rid) == ActionResult.success("released")
 
 
 # ---------------------------------------------------------------------------------------------- registrations
@@ -66,7 +68,7 @@ def _registration_ignored(content: object | bytes, name: str = "h.1.aa"):
         loc = location(tmp_path)
         register(loc, name, content)
         good = register(loc, "h.2.bb", registration("h.2.bb"))
-        assert [s.sid for s in sessions.registered_sessions(loc)] == [good.name[:-5]]
+        assert [s.sid for s in protocol.registered_sessions(loc)] == [good.name[:-5]]
 
     return check
 
@@ -74,17 +76,17 @@ def _registration_ignored(content: object | bytes, name: str = "h.1.aa"):
 def _other_host_stale(tmp_path: Path) -> None:
     loc = location(tmp_path)
     path = register(loc, "far.7.aa", registration("far.7.aa", host="elsewhere.example.org", pid=7))
-    assert [s.sid for s in sessions.registered_sessions(loc)] == ["far.7.aa"], "a beating remote session counts"
-    long_ago = time.time() - 4 * sessions.BEAT
+    assert [s.sid for s in protocol.registered_sessions(loc)] == ["far.7.aa"], "a beating remote session counts"
+    long_ago = time.time() - 4 * protocol.BEAT
     os.utime(path, (long_ago, long_ago))
-    assert sessions.registered_sessions(loc) == [], "a remote session that stopped beating counted forever"
+    assert protocol.registered_sessions(loc) == [], "a remote session that stopped beating counted forever"
 
 
 def _pid_1_helper(tmp_path: Path) -> None:
     loc = location(tmp_path)
     register(loc, "h.1.aa", registration(pid=1, role="helper"))
     started = time.monotonic()
-    assert sessions.release_helpers(loc, timeout=3) == []
+    assert protocol.release_helpers(loc, timeout=3) == []
     assert time.monotonic() - started < 1, "%load_ext waited for a forged helper"
 
 
@@ -92,24 +94,24 @@ def _dead_pid(tmp_path: Path) -> None:
     loc = location(tmp_path)
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     register(loc, "h.9.aa", registration("h.9.aa", pid=int(ended.stdout), role="helper"))
-    assert sessions.registered_sessions(loc) == []
+    assert protocol.registered_sessions(loc) == []
 
 
 def _registration_symlink(tmp_path: Path) -> None:
     loc = location(tmp_path)
     elsewhere = tmp_path / "elsewhere.json"
     elsewhere.write_text(json.dumps(registration()))
-    (sessions.jupyter_folder(loc, "sessions") / "h.1.aa.json").symlink_to(elsewhere)
-    assert sessions.registered_sessions(loc) == []
+    (protocol.jupyter_folder(loc, "sessions") / "h.1.aa.json").symlink_to(elsewhere)
+    assert protocol.registered_sessions(loc) == []
 
 
 def _sid_escapes(tmp_path: Path) -> None:
     loc = location(tmp_path)
     register(loc, "h.1.aa", registration(sid="../../../escaped"))
-    assert sessions.registered_sessions(loc) == []
-    forged = sessions.SessionInfo(sid="../../../escaped", pid=os.getpid(), host=sessions.HOST, role="kernel", started=0)
+    assert protocol.registered_sessions(loc) == []
+    forged = protocol.SessionInfo(sid="../../../escaped", pid=os.getpid(), host=protocol.HOST, role="kernel", started=0)
     with pytest.raises(ValueError, match="not a GangaJupyter session id"):
-        sessions.send_request(loc, forged, "kill", 1)
+        protocol.send_request(loc, forged, "kill", 1)
     assert not (tmp_path / "escaped").exists()
 
 
@@ -122,7 +124,7 @@ def _request_ignored(content: bytes, name: str | None = None):
         path.write_bytes(content)
         assert worker.serve_pending() is False
         assert not path.exists(), "a malformed request stayed to be read again every 2 s"
-        assert [p.name for p in sessions.jupyter_folder(loc, "replies").iterdir()] == []
+        assert [p.name for p in protocol.jupyter_folder(loc, "replies").iterdir()] == []
         served_after(loc, worker, folder)
 
     return check
@@ -166,13 +168,13 @@ def _request_fifo(tmp_path: Path) -> None:
 
 def _request_folder_symlink(tmp_path: Path) -> None:
     loc = location(tmp_path)
-    worker = sessions.SessionService(loc, "kernel")
+    worker = SessionService(loc, "kernel")
     victim = tmp_path / "victim"
     victim.mkdir()
     (victim / "precious.json").write_text("{}")
-    sessions.jupyter_folder(loc, "requests")
+    protocol.jupyter_folder(loc, "requests")
     (loc.jupyter / "requests" / worker.sid).symlink_to(victim)
-    with pytest.raises(sessions.UnsafeFolderError, match="symbolic link"):
+    with pytest.raises(protocol.UnsafeFolderError, match="symbolic link"):
         worker.serve_pending()
     worker.stop()  # its clean-up does not empty the linked folder either
     assert (victim / "precious.json").exists(), "files behind a symbolic link were deleted"
@@ -183,10 +185,10 @@ def _reply(content: bytes, message: str):
     def check(tmp_path: Path) -> None:
         loc = location(tmp_path)
         rid = uuid.uuid4().hex
-        (sessions.jupyter_folder(loc, "replies") / f"{rid}.json").write_bytes(content)
-        reply = sessions.take_reply(loc, rid)
+        (protocol.jupyter_folder(loc, "replies") / f"{rid}.json").write_bytes(content)
+        reply = protocol.take_reply(loc, rid)
         assert reply is not None, "a broken reply left the server waiting for the action timeout"
-        assert reply["ok"] is False and message in reply["message"], reply
+        assert reply.ok is False and message in reply.message, reply
 
     return check
 
@@ -195,16 +197,16 @@ def _reply_symlink(tmp_path: Path) -> None:
     loc = location(tmp_path)
     rid = uuid.uuid4().hex
     target = tmp_path / "secret.json"
-    target.write_text(json.dumps({"ok": True, "message": "a secret"}))
-    (sessions.jupyter_folder(loc, "replies") / f"{rid}.json").symlink_to(target)
-    reply = sessions.take_reply(loc, rid)
-    assert reply is not None and reply["ok"] is False and "a secret" not in reply["message"], reply
+    target.write_text(json.dumps(ActionResult.success("a secret").to_json()))
+    (protocol.jupyter_folder(loc, "replies") / f"{rid}.json").symlink_to(target)
+    reply = protocol.take_reply(loc, rid)
+    assert reply is not None and reply.ok is False and "a secret" not in reply.message, reply
     assert target.exists()
 
 
 def _reply_rid_escapes(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a GangaJupyter request id"):
-        sessions.take_reply(location(tmp_path), "../../gangadir/escaped")
+        protocol.take_reply(location(tmp_path), "../../gangadir/escaped")
 
 
 # ---------------------------------------------------------------------------------------------- folders
@@ -213,10 +215,10 @@ def _jupyter_symlink(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     loc.jupyter.symlink_to(elsewhere)
-    with pytest.raises(sessions.UnsafeFolderError, match=r"symbolic link .* Remove it"):
-        sessions.registered_sessions(loc)
-    with pytest.raises(sessions.UnsafeFolderError):
-        sessions.SessionService(loc, "kernel").beat()
+    with pytest.raises(protocol.UnsafeFolderError, match=r"symbolic link .* Remove it"):
+        protocol.registered_sessions(loc)
+    with pytest.raises(protocol.UnsafeFolderError):
+        SessionService(loc, "kernel").beat()
     assert list(elsewhere.iterdir()) == []
 
 
@@ -228,8 +230,8 @@ def _jupyter_world_readable(tmp_path: Path) -> None:
     assert stat.S_IMODE(loc.jupyter.stat().st_mode) == 0o700
     assert stat.S_IMODE((loc.jupyter / "sessions").stat().st_mode) == 0o700
     rid = uuid.uuid4().hex
-    sessions.write_json(sessions.reply_path(loc, rid), {"ok": True, "message": "m"})
-    assert stat.S_IMODE(sessions.reply_path(loc, rid).stat().st_mode) == 0o600
+    protocol.write_reply(loc, rid, ActionResult.success("m"))
+    assert stat.S_IMODE(protocol.reply_path(loc, rid).stat().st_mode) == 0o600
     assert stat.S_IMODE((loc.jupyter / "replies").stat().st_mode) == 0o700
 
 
@@ -239,22 +241,22 @@ def _jupyter_other_owner(tmp_path: Path) -> None:
     loc = location(tmp_path)
     loc.jupyter.mkdir()
     os.chown(loc.jupyter, 65534, 65534)
-    with pytest.raises(sessions.UnsafeFolderError, match="belongs to user id 65534, not to you"):
-        sessions.registered_sessions(loc)
+    with pytest.raises(protocol.UnsafeFolderError, match="belongs to user id 65534, not to you"):
+        protocol.registered_sessions(loc)
 
 
 def _planted_temporary_name(tmp_path: Path) -> None:
     loc = location(tmp_path)
-    folder = sessions.jupyter_folder(loc, "sessions")
+    folder = protocol.jupyter_folder(loc, "sessions")
     victim = tmp_path / "victim"
     victim.write_text("precious")
     (folder / f".h.1.aa.json.{os.getpid()}.tmp").symlink_to(victim)  # the name older versions wrote to
-    sessions.write_json(folder / "h.1.aa.json", registration())
+    protocol.register(loc, protocol.SessionInfo.parse(registration(), "h.1.aa"))
     assert victim.read_text() == "precious"
     assert json.loads((folder / "h.1.aa.json").read_text())["sid"] == "h.1.aa"
 
 
-HUGE = b'{"sid": "h.1.aa", "pad": "' + b"x" * (2 * sessions.MAX_FILE) + b'"}'
+HUGE = b'{"sid": "h.1.aa", "pad": "' + b"x" * (2 * protocol.MAX_FILE) + b'"}'
 
 CASES = [
     Case("registration-garbage-json", "sessions", "a registration that is not JSON", "ignored; the valid one is used",
@@ -302,6 +304,9 @@ CASES = [
          "a failed action at once, not a wait of 120 s", _reply(b"{oops", "unreadable")),
     Case("reply-wrong-types", "replies", 'a reply {"ok": "yes", "message": 5}', "a failed action, saying why",
          _reply(b'{"ok": "yes", "message": 5}', "is not a reply")),
+    Case("reply-level-contradicts-ok", "replies", 'a reply {"ok": true, "message": "m", "level": "error"}',
+         "a failed action, saying why (the page would show a refusal as done)",
+         _reply(b'{"ok": true, "message": "m", "level": "error"}', "is not a reply")),
     Case("reply-symlink", "replies", "replies/<rid>.json is a symbolic link to a file", "not followed; target kept",
          _reply_symlink),
     Case("reply-id-escapes", "replies", 'a reply id "../../gangadir/escaped"', "refused: not a request id",

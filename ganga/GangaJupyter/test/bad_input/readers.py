@@ -13,10 +13,12 @@ import threading
 import time
 from pathlib import Path
 
-from GangaJupyter.Lib.Server import app, sessions
+from GangaJupyter.Lib.Core import protocol
 from GangaJupyter.Lib.Core.location import GangaLocation
+from GangaJupyter.Lib.Server.browser import rotate_helper_log
 from GangaJupyter.Lib.Server.repository import Journal, Query, RepositoryIndex, list_job_ids, read_job
 from GangaJupyter.Lib.Server.watch import RepositoryWatch
+from GangaJupyter.Lib.Session.service import SessionService
 from GangaJupyter.Lib.Core.text import DISPLAY_LENGTH
 
 from . import Case
@@ -304,33 +306,29 @@ def _journal_huge_line(tmp_path: Path) -> None:
 
 def _journal_compaction(tmp_path: Path) -> None:
     loc = location(tmp_path)
-    service = sessions.SessionService(loc, "kernel")
+    service = SessionService(loc, "kernel")
     service.journal_path.touch()  # as start() does
     old = time.time() - 3600
     for n in range(0, 10**6, 2000):
-        if service.journal_path.stat().st_size > sessions.JOURNAL_LIMIT:
+        if service.journal_path.stat().st_size > protocol.JOURNAL_LIMIT:
             break
         service._on_batch({f"{n + k}": ("completed", old) for k in range(2000)})
     service._on_batch({"1": ("running", time.time())})
     assert service.journal_path.stat().st_size < 1000
     assert len(service._latest) == 1
-    journal = Journal(service.folder)
+    journal = Journal(protocol.sessions_folder(loc))
     assert journal.read() == {1}
 
 
 def _dead_session_journal(tmp_path: Path) -> None:
     loc = location(tmp_path)
-    folder = loc.jupyter / "sessions"
     dead, alive, young = journal_path(loc, "h.1.dead"), journal_path(loc, "h.2.live"), journal_path(loc, "h.3.new")
     for path in (dead, alive, young):
         path.write_text('{"changes":{"1":["running",1.0]}}\n')
     long_ago = time.time() - 7200
     os.utime(dead, (long_ago, long_ago))
     os.utime(alive, (long_ago, long_ago))
-    sessions.write_json(
-        folder / "h.2.live.json",
-        {"sid": "h.2.live", "pid": os.getpid(), "host": sessions.HOST, "role": "kernel", "started": time.time()},
-    )
+    protocol.register(loc, protocol.SessionInfo("h.2.live", os.getpid(), protocol.HOST, "kernel", time.time()))
     index = RepositoryIndex(loc)
     watch = RepositoryWatch(index, interval=0.02)
     watch.start()
@@ -357,11 +355,11 @@ def _removed_job_evicted(tmp_path: Path) -> None:
 def _helper_log_rotated(tmp_path: Path) -> None:
     log = tmp_path / "helper.log"
     log.write_bytes(b"x" * (1024 * 1024 + 1))
-    app.rotate_helper_log(log)
+    rotate_helper_log(log)
     assert not log.exists()
     assert (tmp_path / "helper.log.1").stat().st_size == 1024 * 1024 + 1
     log.write_bytes(b"small\n")
-    app.rotate_helper_log(log)
+    rotate_helper_log(log)
     assert log.read_bytes() == b"small\n"
 
 

@@ -4,10 +4,9 @@
   "use strict";
   const body = document.body;
   const base = body.dataset.baseUrl.replace(/\/?$/, "/");
-  const colours = JSON.parse(body.dataset.colours);
+  // Statuses (in filter order), active statuses, colours and actions, as the server defines them.
+  const config = JSON.parse(body.dataset.config);
   const api = base + "gangajupyter/api/";
-  const STATUSES = ["new", "submitting", "submitted", "running", "completing", "completed", "failed", "killed"];
-  const ACTIVE = ["submitting", "submitted", "running", "completing"];
   const state = { page: 1, sort: "id", order: "desc", status: new Set(), version: -1, pages: 1 };
   const form = document.getElementById("gj-filters");
   const tbody = document.querySelector("#gj-jobs tbody");
@@ -54,7 +53,7 @@
     new MutationObserver(copy).observe(parent.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
   }
 
-  function colour(status) { return colours[status] || "#6a4c93"; }
+  function colour(status) { return config.colours[status] || config.unknown_colour; }
 
   function badge(status) {
     const span = el("span", { className: "gj-status gj-status-" + status, textContent: status });
@@ -117,13 +116,14 @@
   function actions(job) {
     const cell = el("td", { className: "gj-actions" });
     const button = (action, label, title) => {
+      if (!config.actions.includes(action)) return;  // the server no longer offers it
       const b = el("button", { type: "button", className: "gj-action-" + action, textContent: label, title: title });
       b.addEventListener("click", () => act(job, action, b));
       cell.append(b);
     };
-    const failedSubjobs = job.subjob_counts.some(([s]) => s === "failed" || s === "killed");
-    if (ACTIVE.includes(job.status)) button("kill", "Kill", "kill the job (and its subjobs)");
-    if (job.status === "failed" || job.status === "killed" || failedSubjobs) {
+    const failedSubjobs = job.subjob_counts.some(([s]) => config.resubmittable.includes(s));
+    if (config.active.includes(job.status)) button("kill", "Kill", "kill the job (and its subjobs)");
+    if (config.resubmittable.includes(job.status) || failedSubjobs) {
       button("resubmit", "Resubmit failed", "resubmit the failed subjobs, or the job");
     }
     button("notebook", "Notebook", "open a notebook that shows this job live");
@@ -179,7 +179,7 @@
   function statusChips(counts) {
     const box = document.getElementById("gj-status-filter");
     const known = new Map(counts);
-    const names = STATUSES.concat(counts.map(([s]) => s).filter((s) => !STATUSES.includes(s)));
+    const names = config.statuses.concat(counts.map(([s]) => s).filter((s) => !config.statuses.includes(s)));
     box.querySelectorAll(".gj-chip").forEach((c) => c.remove());
     for (const s of names) {
       const pressed = state.status.has(s);

@@ -1,10 +1,10 @@
-"""``python -m GangaJupyter.Lib.Server.helper``: the Jobs browser's own Ganga session, for when no kernel owns the
+"""``python -m GangaJupyter.Lib.Session.helper``: the Jobs browser's own Ganga session, for when no kernel owns the
 gangadir.
 
 The Jupyter server starts it on demand (an action with no GangaJupyter session on the gangadir, or the page open
 while jobs are active and nobody monitors them). It is an ordinary Ganga session in library mode with
 GangaJupyter loaded and monitoring on; it serves requests like a kernel does, and ends when a kernel asks for the
-gangadir (``%load_ext GangaJupyter`` calls :func:`.sessions.release_helpers` before Ganga starts) or after
+gangadir (``%load_ext GangaJupyter`` calls :func:`..Core.protocol.release_helpers` before Ganga starts) or after
 ``idle`` seconds without requests while no job is active. Ganga's own shutdown flushes the jobs and frees its locks.
 """
 from __future__ import annotations
@@ -13,13 +13,13 @@ import argparse
 import sys
 import time
 
-SAYS = "GangaJupyter helper:"  # marks the lines the Jupyter server quotes to the user from the helper's log
+from ..Core.protocol import HELPER_SAYS
+from ..Core.statuses import ACTIVE
+from .service import start_service
 
 
 def _active_jobs() -> int:
     from GangaCore.Core.GangaRepository import getRegistry
-
-    from ..Core.statuses import ACTIVE
 
     repository = getRegistry("jobs").repository
     active = 0
@@ -45,21 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     from GangaCore.Core.GangaRepository import getRegistry
     from GangaCore.Core.InternalServices.Coordinator import enableMonitoringService
 
-    from .sessions import start_service
-
     repository = getRegistry("jobs").repository
     deadline = time.monotonic() + args.wait_for_others
     while repository.get_other_sessions() and time.monotonic() < deadline:
         time.sleep(0.2)  # a kernel that just ended may still be flushing; its locks go with it
     others = repository.get_other_sessions()
     if others:  # a session without GangaJupyter (the ganga command) owns the gangadir: act there, not here
-        print(f"{SAYS} another Ganga session holds this gangadir; act in it or close it: {'; '.join(others)}", flush=True)
+        print(f"{HELPER_SAYS} another Ganga session holds this gangadir; act in it or close it: {'; '.join(others)}", flush=True)
         return 3
     enableMonitoringService()
     service = start_service("helper")
     if service is None:
         return 1
-    print(f"{SAYS} session {service.sid} serving the Jobs browser", flush=True)
+    print(f"{HELPER_SAYS} session {service.sid} serving the Jobs browser", flush=True)
     while not service.released.wait(1.0):
         if time.monotonic() - service.last_request > args.idle and not _active_jobs():
             break

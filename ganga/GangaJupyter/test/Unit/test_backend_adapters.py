@@ -1,0 +1,231 @@
+"""The backend adapters: found by the job's backend name (the default for any other backend), and what each says
+about a job: the file to watch, the scheduler record, live figures, a failed action in words."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from GangaJupyter.Lib.Backends import BackendAdapter, adapter_for, backend_name, register
+from GangaJupyter.Lib.Backends.registry import DEFAULT, registered
+from GangaJupyter.Lib.Core import scheduler_record
+from GangaJupyter.Lib.Core.scheduler_record import SchedulerRecord
+from GangaJupyter.Lib.HTCondor.adapter import HTCondorAdapter, htcondor_adapter
+from GangaJupyter.Lib.Slurm.adapter import slurm_adapter
+from GangaJupyter.Lib.Slurm.scheduler import SchedulerUnavailable
+from ganga_fakes import Workspace
+
+
+class Backend:
+    def __init__(self, name: str, **fields: Any):
+        self._name = name
+        self.__dict__.update(fields)
+
+
+class Job:
+    def __init__(self, backend: Backend, outputdir: Path | None = None):
+        self.backend = backend
+        self.outputdir = outputdir
+
+    def getOutputWorkspace(self, create: bool = True) -> Workspace:
+        assert self.outputdir is not None
+        if create:
+            self.outputdir.mkdir(parents=True, exist_ok=True)
+        return Workspace(self.outputdir)
+
+
+class Proxy:
+    """What Ganga's GPI proxies look like from outside: the job itself is ``_impl``."""
+
+    def __init__(self, impl: Any):
+        self._impl = impl
+
+
+def test_each_backend_room_registers_its_adapter() -> None:
+    adapters = registered()
+    assert {"Local", "Slurm", "HTCondor"} <= set(adapters)
+    for name, adapter in adapters.items():
+        assert adapter.name == name
+        assert adapter_for(Job(Backend(name))) is adapter
+
+
+def test_a_backend_without_an_adapter_gets_the_default() -> None:
+    for job in (Job(Backend("Dirac")), Job(Backend("")), object()):
+        assert adapter_for(job) is DEFAULT
+    assert type(DEFAULT) is BackendAdapter
+
+
+def test_a_proxy_finds_the_adapter_of_its_job() -> None:
+    assert adapter_for(Proxy(Job(Backend("HTCondor")))) is htcondor_adapter
+
+
+def test_the_class_names_of_gangas_index_become_backend_names() -> None:
+    assert backend_name("Localhost") == "Local"  # Ganga's repository index holds the class name
+    assert backend_name("Slurm") == "Slurm" and backend_name("Dirac") == "Dirac"
+
+
+def test_register_makes_an_adapter_the_one_for_its_backend() -> None:
+    class Special(BackendAdapter):
+        name = "GangaJupyterUnitTestBackend"
+
+        def watched_file(self, job: Any) -> str | None:
+            return "special.log"
+
+    special = register(Special())
+    job = Job(Backend("GangaJupyterUnitTestBackend"))
+    assert adapter_for(job) is special and special.watched_file(job) == "special.log"
+    newer = register(Special())
+    assert adapter_for(job) is newer
+    with pytest.raises(ValueError):
+        register(BackendAdapter())
+
+
+def test_the_default_adapter_reads_gangas_own_fields() -> None:
+    job = Job(Backend("Condor", id="12.0", status="Running", actualCE="slot1@worker", exitcode=None))
+    assert DEFAULT.scheduler_record(job) == SchedulerRecord(system="Condor", state="Running", nodes="slot1@worker")
+    assert DEFAULT.watched_file(job) is None and DEFAULT.live_figures(job) == {}
+    bare = Job(Backend("Interactive"))  # no status, host nor exit code in its schema
+    assert DEFAULT.scheduler_record(bare) == SchedulerRecord(system="Interactive")
+    assert DEFAULT.explain(RuntimeError("it broke")) == "it broke"
+
+
+def test_the_default_update_is_the_backend_class_own() -> None:
+    calls = []
+
+    class Polled(Backend):
+        @staticmethod
+        def updateMonitoringInformation(jobs: list[Any]) -> None:
+            calls.append(jobs)
+
+    jobs = [Job(Polled("Polled")), Job(Polled("Polled"))]
+    DEFAULT.update(jobs)
+    DEFAULT.update([])
+    assert calls == [jobs]
+
+
+def test_local_jobs_are_watched_through_gangas_status_file() -> None:
+    local = adapter_for(Job(Backend("Local")))
+    assert local.watched_file(Job(Backend("Local"))) == "__jobstatus__"
+    assert local.scheduler_record(Job(Backend("Local", status=None, actualCE="host1", exitcode=3))) == SchedulerRecord(
+        system="Local", nodes="host1", exit_code="3"
+    )
+
+
+def test_local_live_figures_count_the_process_and_its_children() -> None:
+    local = adapter_for(Job(Backend("Local")))
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\ntime.sleep(60)"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {burn!r}])\ntime.sleep(60)",
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 20
+        figures: dict[str, float] = {}
+        while time.monotonic() < deadline:
+            figures = local.live_figures(Job(Backend("Local", id=parent.pid)))
+            if figures.get("cpu_seconds", 0) >= 0.3:
+                break
+            time.sleep(0.1)
+        assert figures["cpu_seconds"] >= 0.3, figures  # the child's CPU time counts
+        assert figures["rss_bytes"] > 2 * 2**20  # two Python interpreters
+    finally:
+        import psutil
+
+        for child in psutil.Process(parent.pid).children(recursive=True):
+            child.kill()
+        parent.kill()
+        parent.wait()
+    assert local.live_figures(Job(Backend("Local", id=parent.pid))) == {}, "an ended process still had figures"
+
+
+@pytest.mark.parametrize("pid", [-1, 0, None, "123", True])
+def test_local_live_figures_need_a_process_id(pid: Any) -> None:
+    assert adapter_for(Job(Backend("Local"))).live_figures(Job(Backend("Local", id=pid))) == {}
+
+
+def test_slurm_jobs_record_is_what_slurm_said(tmp_path: Path) -> None:
+    job = Job(Backend("Slurm", spool=False), tmp_path / "out")
+    assert slurm_adapter.watched_file(job) == "__jobstatus__"
+    assert slurm_adapter.scheduler_record(job) == SchedulerRecord()
+    scheduler_record.update(job, system="Slurm", state="TIMEOUT", reason="killed by Slurm: it reached its time limit")
+    assert slurm_adapter.scheduler_record(job).reason == "killed by Slurm: it reached its time limit"
+
+
+def test_slurm_explains_an_unreachable_scheduler() -> None:
+    from GangaCore.Core.exceptions import BackendError
+
+    assert "slurmctld" in slurm_adapter.explain(SchedulerUnavailable("squeue is not on the PATH"))
+    refusal = BackendError("Slurm", "sbatch refused job 3: invalid partition. Change backend.queue")
+    assert slurm_adapter.explain(refusal) == "sbatch refused job 3: invalid partition. Change backend.queue"
+
+
+def _htcondor_job(**fields: Any) -> Job:
+    values = dict(
+        spool=True, status="", reason="", actualCE="", walltime=None, cputime=None, memory=None, exitcode=None
+    )
+    values.update(fields)
+    return Job(Backend("HTCondor", **values))
+
+
+def test_htcondor_watches_the_event_log_only_on_a_shared_filesystem() -> None:
+    assert htcondor_adapter.watched_file(_htcondor_job(spool=True)) is None
+    assert htcondor_adapter.watched_file(_htcondor_job(spool=False)) == "condorLog"
+
+
+def test_htcondor_record_comes_from_the_backend_fields() -> None:
+    held = _htcondor_job(status="Held", reason="held: by user (HoldReasonCode 1); condor_release it", actualCE="")
+    assert htcondor_adapter.scheduler_record(held) == SchedulerRecord(
+        system="HTCondor", state="Held", reason="held: by user (HoldReasonCode 1); condor_release it"
+    )
+    done = _htcondor_job(status="Completed", actualCE="slot1@w1", walltime=75.0, cputime=3.4, memory=12.0, exitcode=0)
+    assert htcondor_adapter.scheduler_record(done) == SchedulerRecord(
+        system="HTCondor",
+        state="Completed",
+        nodes="slot1@w1",
+        wall_time="1:15",
+        cpu_time="0:03",
+        max_memory="12 MB",
+        exit_code="0",
+    )
+
+
+def test_htcondor_leaves_a_payload_exit_to_the_exit_code() -> None:
+    failed = _htcondor_job(status="Completed", reason="the payload exited with code 3", exitcode=3)
+    record = htcondor_adapter.scheduler_record(failed)
+    assert record.reason == "" and record.exit_code == "3"  # the payload's stderr says why, not HTCondor
+    killed = _htcondor_job(status="Completed", reason="the payload was killed by signal 9", exitcode=None)
+    assert htcondor_adapter.scheduler_record(killed).reason == "the payload was killed by signal 9"
+
+
+def test_htcondor_explains_binding_errors_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONDOR_CONFIG", os.devnull)
+    binding_error = type("HTCondorException", (Exception,), {"__module__": "htcondor2._error"})
+    text = HTCondorAdapter().explain(binding_error("Failed to connect to schedd"))
+    assert "cannot be reached" in text and "CONDOR_CONFIG" in text and not text.startswith("BackendError")
+    assert htcondor_adapter.explain(ValueError("plain")) == "plain"
+
+
+def test_notebookapp_runs_wherever_ganga_runs_an_executable_from_a_standard_job_config() -> None:
+    from GangaCore.GPIDev.Adapters.ApplicationRuntimeHandlers import allHandlers
+
+    from GangaJupyter.Lib.HTCondor import handlers  # noqa: F401  (HTCondor's registrations)
+    from GangaJupyter.Lib.NotebookApp.handlers import NotebookAppRTHandler
+
+    backends = set(allHandlers.getAllBackends("NotebookApp"))
+    assert {"Local", "Interactive", "Slurm", "Condor", "LSF", "PBS", "SGE", "Batch", "HTCondor"} <= backends
+    assert all(allHandlers.get("NotebookApp", b) is NotebookAppRTHandler for b in backends)
+    assert "gLite" not in backends  # its Executable handler is not the StandardJobConfig one
+
+
+def test_only_backends_on_this_machine_run_with_this_python() -> None:
+    runs_here = {name for name, adapter in registered().items() if adapter.runs_here}
+    assert runs_here == {"Local", "Interactive"}
+    assert not DEFAULT.runs_here

@@ -1,0 +1,233 @@
+"""GangaJupyter's patches of Ganga, with Ganga's classes imported but Ganga not bootstrapped: which of them the
+installed Ganga still needs (``pytest -s`` prints the table), that each is installed exactly when it is needed,
+and how wrappers of one method nest."""
+from __future__ import annotations
+
+import functools
+import inspect
+
+import pytest
+from GangaCore.Core.exceptions import GangaException
+from GangaCore.GPIDev.Base.Proxy import GPIProxyObject
+from GangaCore.GPIDev.Lib.Job.Job import Job
+
+from GangaJupyter.Lib import GangaPatches
+from GangaJupyter.Lib.GangaPatches import multi_backend_scan, submit_failure_message, submit_race
+from GangaJupyter.Lib.GangaPatches.patch import AttributePatch, Patch, Wrap, WrapperPatch, ganga_source
+from GangaJupyter.Lib.GangaPatches.slurm_job_name import slurm_job_name
+
+ALL = GangaPatches.PATCHES + GangaPatches.KERNEL_PATCHES
+
+
+def _targets(patch: Patch) -> list[tuple[type, str]]:
+    if isinstance(patch, WrapperPatch):
+        return [(w.owner, w.attribute) for w in patch.wraps]
+    if isinstance(patch, AttributePatch):
+        return [(owner, patch.attribute) for owner in patch.owners]
+    return []
+
+
+def _snapshot() -> dict[tuple[type, str], object]:
+    snapshot = {target: inspect.getattr_static(*target, None) for patch in ALL for target in _targets(patch)}
+    snapshot[(Job, "status")] = Job.__dict__["status"]
+    return snapshot
+
+
+def test_the_installed_ganga_needs_what_is_installed():
+    GangaPatches.install_all()
+    rows = GangaPatches.report()
+    width = max(len(name) for name, _, _ in rows)
+    print(f"\n{'patch':{width}}  still needed  installed  changes")
+    for patch, (name, needed, installed) in zip(ALL, rows):
+        print(f"{name:{width}}  {'yes' if needed else 'no':12}  {'yes' if installed else 'no':9}  {patch.changes}")
+    disagree = [name for name, needed, installed in rows[: len(GangaPatches.PATCHES)] if needed != installed]
+    assert not disagree, f"installed and still_needed() disagree for {disagree}"
+
+
+def test_every_patch_says_what_it_changes_and_why():
+    names = [patch.name for patch in ALL]
+    assert len(set(names)) == len(names)
+    for patch in ALL:
+        assert patch.changes.strip() and len(patch.why) > 80, patch.name
+        assert patch.when.strip(), patch.name
+    assert not set(GangaPatches.KERNEL_PATCHES) & set(GangaPatches.PATCHES)
+
+
+def test_installing_twice_changes_nothing():
+    GangaPatches.install_all()
+    first = _snapshot()
+    GangaPatches.install_all()
+    again = _snapshot()
+    assert all(again[target] is value for target, value in first.items())
+
+
+def test_job_submit_wrappers_nest_in_their_fixed_order():
+    GangaPatches.install_all()
+    names = []
+    function = Job.submit
+    while function is not None:
+        names.append(function.__code__.co_name)  # functools.wraps gives every wrapper Ganga's __name__
+        function = getattr(function, "__wrapped__", None)
+    assert names == ["submit_saying_why", "tracked_submit", "holding_submit", "submit"]
+
+
+# ------------------------------------------------------------------------------------------------ the checks
+
+
+def test_each_check_tells_a_fixed_ganga_from_this_one():
+    scan = ganga_source(multi_backend_scan.AsyncMonitoringService, "_check_active_backends")
+    assert multi_backend_scan.CHECKS_LAST_BACKEND.search(scan)
+    fixed = scan.replace("self._check_backend(backend_obj)", "self._check_backend(self._backend_of(backend_name))")
+    assert not multi_backend_scan.CHECKS_LAST_BACKEND.search(fixed)
+
+    submit = ganga_source(Job, "submit")
+    assert submit_race.SECOND_SUBMITTED_UPDATE.search(submit)
+    assert not submit_race.SECOND_SUBMITTED_UPDATE.search(submit.replace('self.updateStatus("submitted")', "pass"))
+    assert submit_failure_message.THEN_MARKS_FAILED.search(submit)
+    assert not submit_failure_message.THEN_MARKS_FAILED.search(submit.replace('self.updateStatus("failed")', "raise"))
+
+
+def test_the_sbatch_name_keeps_only_safe_characters():
+    assert slurm_job_name("fit 'all'; rm -rf ~") == "fit__all___rm_-rf__"
+    assert slurm_job_name("sweep-3.a_b") == "sweep-3.a_b"
+    assert len(slurm_job_name("n" * 10_000)) == 128
+
+
+# ------------------------------------------------------------------------------------------------ the machinery
+
+
+def _layer(tag: str):
+    def wrapper(inner):
+        @functools.wraps(inner)
+        def wrapped(*args):
+            args[-1].append(tag)
+            return inner(*args)
+
+        return wrapped
+
+    return wrapper
+
+
+def _throwaway():
+    class Base:
+        def run(self, log):
+            log.append("ganga")
+            return "done"
+
+        @staticmethod
+        def poll(log):
+            log.append("ganga")
+
+    class Child(Base):
+        pass
+
+    return Base, Child
+
+
+def test_wrappers_nest_by_depth_whatever_order_they_are_installed_in():
+    _, Child = _throwaway()
+    wraps = [Wrap(Child, "run", _layer(f"d{depth}"), depth=depth) for depth in range(3)]
+    patches = [WrapperPatch(name=f"layer{w.depth}", changes="Child.run", why="test", wraps=(w,)) for w in wraps]
+    for patch in (patches[1], patches[2], patches[0]):
+        patch.install()
+    log: list[str] = []
+    assert Child().run(log) == "done"
+    assert log == ["d0", "d1", "d2", "ganga"]
+    assert all(patch.installed() for patch in patches)
+
+
+def test_an_inherited_staticmethod_is_wrapped_on_the_subclass_alone():
+    Base, Child = _throwaway()
+    patch = WrapperPatch(name="poll", changes="Child.poll", why="test", wraps=(Wrap(Child, "poll", _layer("ours")),))
+    patch.install()
+    child_log: list[str] = []
+    base_log: list[str] = []
+    Child.poll(child_log)
+    Base.poll(base_log)
+    assert child_log == ["ours", "ganga"] and base_log == ["ganga"]
+    assert isinstance(Child.__dict__["poll"], staticmethod)
+
+
+def test_a_patch_the_installed_ganga_does_not_need_is_not_installed():
+    _, Child = _throwaway()
+
+    class Fixed(WrapperPatch):
+        def still_needed(self) -> bool:
+            return False
+
+    patch = Fixed(name="fixed", changes="Child.run", why="test", wraps=(Wrap(Child, "run", _layer("ours")),))
+    patch.install()
+    assert not patch.installed() and "run" not in Child.__dict__
+    log: list[str] = []
+    Child().run(log)
+    assert log == ["ganga"]
+
+
+def test_an_attribute_ganga_defines_itself_is_left_alone():
+    class GangaRenders:
+        def _repr_html_(self):
+            return "Ganga's own"
+
+    ours = AttributePatch(name="html", changes="x", why="test", owners=(GangaRenders,), attribute="_repr_html_",
+                          value=lambda self: "ours")
+    assert not ours.still_needed()
+    ours.install()
+    assert not ours.installed() and GangaRenders()._repr_html_() == "Ganga's own"
+
+
+def test_a_wrapper_something_else_replaced_counts_as_not_installed():
+    _, Child = _throwaway()
+    patch = WrapperPatch(name="ours", changes="Child.run", why="test", wraps=(Wrap(Child, "run", _layer("ours")),))
+    patch.install()
+    assert patch.installed()
+    Child.run = _layer("someone else")(Child.run)
+    assert not patch.installed()
+
+
+# ------------------------------------------------------------------------------------------------ kernel patches
+
+
+@pytest.fixture
+def kernel_attributes():
+    """Plain Ganga for the test (without what the kernel patches change on its classes), then as it was."""
+    targets = [target for patch in GangaPatches.KERNEL_PATCHES for target in _targets(patch)]
+    saved = {target: target[0].__dict__.get(target[1]) for target in targets}
+    for owner, attribute in targets:
+        if attribute in owner.__dict__:
+            delattr(owner, attribute)
+    yield
+    for (owner, attribute), value in saved.items():
+        if value is None:
+            if attribute in owner.__dict__:
+                delattr(owner, attribute)
+        else:
+            setattr(owner, attribute, value)
+
+
+class _Shell:
+    """An IPython shell as activation sees it; a Jupyter kernel's has a ``kernel``."""
+
+    def __init__(self, kernel: object | None) -> None:
+        self.kernel = kernel
+
+
+def test_live_views_only_in_a_kernel_and_short_errors_in_any_shell(kernel_attributes):
+    live, short = GangaPatches.KERNEL_PATCHES
+    GangaPatches.install_kernel_patches(None)
+    assert "_ipython_display_" not in GPIProxyObject.__dict__ and "_render_traceback_" not in GangaException.__dict__
+    GangaPatches.install_kernel_patches(_Shell(kernel=None))  # a terminal IPython
+    assert short.installed() and not live.installed()
+    GangaPatches.install_kernel_patches(_Shell(kernel=object()))
+    assert live.installed()
+
+
+def test_a_ganga_error_shows_as_its_messages(kernel_attributes):
+    GangaPatches.install_kernel_patches(_Shell(kernel=None))
+    try:
+        try:
+            raise OSError("disk full")
+        except OSError as cause:
+            raise GangaException("could not write the job") from cause
+    except GangaException as err:
+        lines = err._render_traceback_()
+    assert lines == ["\x1b[0;31mGangaException: could not write the job\x1b[0m", "  caused by: disk full"]
