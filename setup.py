@@ -108,8 +108,10 @@ setup(
     extras_require={
         "test": [
             "pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6.25", "nbconvert>=7", "htcondor>=24", "papermill>=2.4", "hypothesis>=6",
+            "uproot>=5",
         ],
         "htcondor": ["htcondor>=24"],  # the HTCondor backend (its htcondor2 module)
+        "root": ["uproot>=5"],  # output previews list a ROOT file's trees and histograms
         "browser": ["jupyterlab>=4", "notebook>=7", "playwright>=1.40"],
         "docs": ["sphinx>=7", "furo>=2024.1", "myst-nb>=1.1"],  # myst-nb executes examples/*.ipynb as pages
     },

@@ -19,6 +19,7 @@ ENTRIES = {
     "browser": "bench_jobs_browser",  # issue 7: Jobs browser first page from the Jupyter server vs Ganga's `jobs`
     "slurm": "bench_slurm",  # issue 6: status latency from a real Slurm cluster to the notebook vs Ganga's defaults
     "htcondor": "bench_htcondor",  # issue 5: 1,000-subjob submit and status latency on a real pool vs Ganga's Condor
+    "pictures": "bench_pictures",  # issue 16: a split job's pictures, 10,000 runs; its card vs Ganga's `j.subjobs` text
 }
 
 

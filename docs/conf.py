@@ -47,7 +47,13 @@ def _problems() -> dict[str, str]:
     """Each example notebook, with why it cannot run here ("" when it can)."""
     from GangaJupyter.testlib.needs import htcondor_pool_problem, slurm_cluster_problem
 
-    return {"quickstart": "", "notebookapp": "", "slurm": slurm_cluster_problem(), "htcondor": htcondor_pool_problem()}
+    return {
+        "quickstart": "",
+        "notebookapp": "",
+        "pictures": "",
+        "slurm": slurm_cluster_problem(),
+        "htcondor": htcondor_pool_problem(),
+    }
 
 
 def copy_examples(app) -> None:

@@ -8,25 +8,35 @@ import os
 import stat
 import zlib
 
+from .errors import GangaJupyterError
+
 MAX_GZ_READ = 64 << 20  # a gzip bomb of 10 GB of zeros takes minutes to stream: stop after this much
 
 
-class _Unreadable(Exception):
-    """A job file that is not shown; the message says why."""
+class UnreadableFile(GangaJupyterError):
+    """A job file that is not shown; ``reason`` says why ("a link to a file outside the job's folder")."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(name, reason)  # the arguments, so that it pickles
+        self.name, self.reason = name, reason
+
+    def __str__(self) -> str:
+        return f"({self.name} is {self.reason}: not shown)"
 
 
-def _open_job_file(path: str) -> int:
-    """A descriptor for a regular file inside the folder it is listed in: a worker node that writes into the
-    gangadir could otherwise point ``stderr`` at the user's own private files, or at a FIFO that blocks."""
+def open_job_file(path: str, folder: str | None = None) -> int:
+    """A descriptor for a regular file inside ``folder`` (by default the folder it is listed in): a worker node
+    that writes into the gangadir could otherwise point ``stderr`` at the user's own private files, or at a FIFO
+    that blocks."""
     name = os.path.basename(path)
-    folder = os.path.realpath(os.path.dirname(path))
+    folder = os.path.realpath(folder if folder is not None else os.path.dirname(path))
     real = os.path.realpath(path)
     if os.path.commonpath([real, folder]) != folder:
-        raise _Unreadable(f"({name} is a link to a file outside the job's folder: not shown)")
+        raise UnreadableFile(name, "a link to a file outside the job's folder")
     fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise _Unreadable(f"({name} is not a regular file: not shown)")
+        raise UnreadableFile(name, "not a regular file")
     return fd
 
 
@@ -38,8 +48,8 @@ def _last_lines(data: bytes, lines: int) -> str:
 def tail(path: str, lines: int, max_bytes: int = 65536) -> str:
     """The last ``lines`` lines of a text file, reading at most ``max_bytes`` from its end."""
     try:
-        fd = _open_job_file(path)
-    except _Unreadable as why:
+        fd = open_job_file(path)
+    except UnreadableFile as why:
         return str(why)
     with os.fdopen(fd, "rb") as handle:
         handle.seek(0, os.SEEK_END)
@@ -70,8 +80,8 @@ def _cached_tail(path: str, mtime_ns: int, size: int, lines: int, max_bytes: int
     import gzip
 
     try:
-        fd = _open_job_file(path)
-    except _Unreadable as why:
+        fd = open_job_file(path)
+    except UnreadableFile as why:
         return str(why)
     name = os.path.basename(path)
     kept, read, note = b"", 0, ""

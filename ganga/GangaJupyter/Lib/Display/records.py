@@ -25,6 +25,9 @@ from ..Core.actions import RESUBMITTABLE
 from ..Core.statuses import FINISHED, ordered_counts
 from ..Core.text import format_duration, shorten, strip_ansi
 from ..Core.worker_report import WorkerFailure
+from ..Core.pictures import Run
+from .runs import runs_of
+from .previews import PreviewSection, job_previews
 
 _plugin_names: dict[str, str] = {}
 
@@ -270,6 +273,8 @@ class JobRecord:
     stdout_tail: str = ""  # the end of a finished job's stdout
     messages: list[Message] = field(default_factory=list)  # what Ganga said about it in this kernel, oldest first
     resubmit_hint: str = ""  # how to resubmit a finished job that failed (its view is static by then)
+    previews: PreviewSection | None = None  # thumbnails and first lines of its output files
+    runs: list[Run] = field(default_factory=list)  # a split job's subjobs, for the pictures (Display.runs)
 
 
 MAX_GROUPED_FAILURES = 200
@@ -382,6 +387,11 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
     if row.status in RESUBMITTABLE and not workspace_missing:
         master, _, sub = row.fqid.partition(".")
         resubmit_hint = f"jobs({master})" + (f".subjobs({sub})" if sub else "") + ".resubmit()"
+    files = [file_record(f) for f in job.outputfiles]
+    previews = None
+    if not workspace_missing:
+        matches = [path for f in files for path, _ in f.local_matches]
+        previews = job_previews(row.fqid, outputdir, matches, _subjob_statuses(job) if row.n_subjobs else [])
     return JobRecord(
         row=row,
         times=times,
@@ -389,7 +399,7 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
         exit_code=getattr(backend, "exitcode", None),
         outputdir=outputdir,
         workspace_missing=workspace_missing,
-        files=[file_record(f) for f in job.outputfiles],
+        files=files,
         stderr_tail=stderr_tail,
         stderr_source=stderr_source,
         failed_subjobs=failed_subjobs,
@@ -401,6 +411,10 @@ def job_record(job: GangaObject, stderr_lines: int) -> JobRecord:
         stdout_tail=stdout_tail,
         messages=job_messages.for_job(row.fqid)[-MESSAGES_SHOWN:],
         resubmit_hint=resubmit_hint,
+        previews=previews,
+        runs=runs_of(job, {fqid: error for error, fqids in failure_groups.items() for fqid in fqids})
+        if len(subjobs)
+        else [],
     )
 
 

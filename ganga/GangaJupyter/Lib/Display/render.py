@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+import time
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 
+from ..Core.pictures import pictures_html
 from ..Core.statuses import status_colour
 from . import records
 
@@ -36,10 +38,7 @@ def environment() -> jinja2.Environment:
 
 def precompile() -> None:
     """Compile the templates now, so the first display in a notebook does not pay for it."""
-    for name in (
-        "job.html.j2", "job_slice.html.j2", "table.html.j2", "files.html.j2", "object.html.j2", "notice.html.j2",
-        "messages.html.j2",
-    ):  # fmt: skip
+    for name in environment().list_templates(extensions=["j2"]):  # the partials too: included at render time
         environment().get_template(name)
 
 
@@ -51,9 +50,15 @@ def job_html(job: Any, stderr_lines: int) -> str:
     return job_card_html(records.job_record(job, stderr_lines))
 
 
-def job_card_html(record: records.JobRecord, live: dict[str, Any] | None = None) -> str:
-    """A job's card; ``live`` adds what only a live view knows (rate, ETA, CPU and memory seen)."""
-    return _render("job.html.j2", r=record, live=live or {})
+def job_card_html(
+    record: records.JobRecord,
+    live: dict[str, Any] | None = None,
+    subjob_link: Callable[[str], str | None] | None = None,
+) -> str:
+    """A job's card; ``live`` adds what only a live view knows (rate, ETA, CPU and memory seen). A split job's
+    card has the pictures of its subjobs, drawn now; ``subjob_link(fqid)`` makes its slowest subjobs links."""
+    pictures = pictures_html(record.runs, time.time(), subjob_link) if record.runs else ""
+    return _render("job.html.j2", r=record, live=live or {}, pictures=pictures)
 
 
 def job_slice_html(slice_impl: Any, page_size: int, page: records.SlicePage | None = None) -> str:

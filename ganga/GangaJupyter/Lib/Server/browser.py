@@ -31,6 +31,7 @@ from ..Core.protocol import (
     take_reply,
 )
 from .repository import RepositoryIndex
+from .runs import RunReader
 from .watch import RepositoryWatch
 
 HELPER_MODULE = "GangaJupyter.Lib.Session.helper"
@@ -85,6 +86,7 @@ class GangaJobsBrowser(LoggingConfigurable):
         self.location: GangaLocation | None = None
         self.index: RepositoryIndex | None = None
         self.watch: RepositoryWatch | None = None
+        self.runs: RunReader | None = None  # the subjobs' files of the jobs whose pictures the page shows
         self._helper: subprocess.Popen[bytes] | None = None
         self._helper_lock = threading.Lock()
         self._helper_ended = 0.0  # when the page first saw that the helper could not stay
@@ -94,6 +96,7 @@ class GangaJobsBrowser(LoggingConfigurable):
             self.error = str(err)
             return
         self.index = RepositoryIndex(self.location)
+        self.runs = RunReader(self.location, self.index.journal)
         self.watch = RepositoryWatch(self.index)
         self.watch.start()
 

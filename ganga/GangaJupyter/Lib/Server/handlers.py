@@ -10,15 +10,19 @@ Routes, under the server's base URL:
 * ``gangajupyter/api/events``: server-sent events, one per repository change, and ``monitor`` while jobs are
   active and nobody monitors them;
 * ``gangajupyter/api/monitor`` (POST): start the helper session for those jobs (the page asks on ``monitor``);
+* ``gangajupyter/api/jobs/<id>/pictures?known=``: the pictures of a job's runs (:mod:`.runs`), as a document for
+  the page's sandboxed frame;
 * ``gangajupyter/api/jobs/<id>/<kill|resubmit|remove|notebook>`` (POST): an action.
 
-Jupyter's authorizer decides each request: GET needs ``read`` on ``gangajupyter``, POST ``write``; resubmit runs
-the job's code again, so it needs ``execute``, and ``notebook`` writes a file, so it also needs ``write`` on
-``contents`` (docs/security.rst lists every route). Only a POST starts a process (the helper Ganga session)."""
+Jupyter's authorizer decides each request: GET (the pictures too) needs ``read`` on ``gangajupyter``, POST
+``write``; resubmit runs the job's code again, so it needs ``execute``, and ``notebook`` writes a file, so it also
+needs ``write`` on ``contents`` (docs/security.rst lists every route). Only a POST starts a process (the helper
+Ganga session)."""
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -33,10 +37,12 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..Core.actions import ACTIONS, RESUBMITTABLE, ActionResult
+from ..Core.pictures import pictures_html
 from ..Core.protocol import registered_sessions
 from ..Core.statuses import ACTIVE, LIFECYCLE, STATUS_COLOURS, UNKNOWN_COLOUR
 from .browser import GangaJobsBrowser
-from .repository import SORT_KEYS, Query
+from .repository import SORT_KEYS, JobSummary, Query
+from .runs import JobRuns
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/gangajupyter"  # every route's, under the server's base URL
@@ -180,6 +186,44 @@ class JobsHandler(BrowserMixin, APIHandler):
         self.finish(result)
 
 
+def pictures_answer(job: JobSummary, read: JobRuns, now: float) -> dict[str, Any]:
+    """What the page shows of a job's runs: the pictures as a whole document for its sandboxed frame (every text
+    in them escaped by :func:`..Core.pictures.pictures_html`), and how much of the job was read."""
+    timed = any(r.submitted is not None or r.started is not None or r.finished is not None for r in read.runs)
+    document = templates().get_template("pictures.html.j2").render(pictures=pictures_html(read.runs, now), timed=timed)
+    return {
+        "id": job.id,
+        "changed": job.changed,
+        "status": job.status,
+        "subjobs": read.subjobs,
+        "runs": len(read.runs),
+        "pending": read.pending,
+        "capped": read.capped,
+        "document": document,
+    }
+
+
+class PicturesHandler(BrowserMixin, APIHandler):
+    """GET: the pictures of a job (:func:`pictures_answer`); ``known=<changed>`` (the ``changed`` of the last
+    answer) answers ``unchanged`` without reading when the repository has not changed the job since."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        browser = self.browser
+        if browser.index is None or browser.runs is None:
+            raise web.HTTPError(503, browser.error)
+        job = browser.index.get(int(job_id))
+        if job is None:
+            raise web.HTTPError(404, f"Job {job_id} is not in the repository (it may have been removed).")
+        if self.get_argument("known", "") == str(job.changed):
+            self.finish({"id": job.id, "changed": job.changed, "unchanged": True})
+            return
+        # thousands of files on a first read: off the server's event loop
+        read = await asyncio.get_running_loop().run_in_executor(None, browser.runs.runs, job)
+        self.finish(pictures_answer(job, read, time.time()))
+
+
 class ActionHandler(BrowserMixin, APIHandler):
     @web.authenticated
     @authorized
@@ -285,6 +329,7 @@ def routes() -> list[tuple[str, Any] | tuple[str, Any, dict[str, Any]]]:
         (url_path_join(PREFIX, "api", "jobs"), JobsHandler),
         (url_path_join(PREFIX, "api", "events"), EventsHandler),
         (url_path_join(PREFIX, "api", "monitor"), MonitorHandler),
+        (url_path_join(PREFIX, "api", "jobs", r"(\d{1,12})", "pictures"), PicturesHandler),
         (url_path_join(PREFIX, "api", "jobs", r"(\d+)", f"({'|'.join(PAGE_ACTIONS)})"), ActionHandler),
         (url_path_join(PREFIX, "static", "(.*)"), AuthenticatedFileHandler, {"path": str(HERE / "static")}),
     ]

@@ -40,7 +40,11 @@ STORED_TEXT = 4096
 #: Bytes of a journal read at once: a longer line is skipped, so a broken journal cannot fill the server's memory.
 JOURNAL_CHUNK = 8 * 1024 * 1024
 
-_TIMESTAMP = re.compile(r"'(new|submitted)': datetime\.datetime\(([\d, ]{1,80})\)")
+#: The backend's fields read from a job's ``data``: where it ran, how it ended, and the accounting figures a backend
+#: keeps in fields of its own (seconds, MB), for the pictures (:mod:`.runs`).
+BACKEND_FIELDS = ("actualCE", "exitcode", "reason", "walltime", "cputime", "memory")
+
+_TIMESTAMP = re.compile(r"'(\w{1,40})': datetime\.datetime\(([\d, ]{1,80})\)")
 _log = logging.getLogger(__name__)
 
 
@@ -87,12 +91,15 @@ def job_id_of(name: str) -> int | None:
     return int(stem) if stem.isascii() and stem.isdecimal() and len(stem) <= 12 else None
 
 
-def _data_values(path: Path) -> dict[str, Any] | None:
-    """What the browser shows from a job's ``data`` XML (written by Ganga's VStreamer), or None when the file is
-    not one. A linear parse (expat) of a file of bounded size: no regex backtracking, no DTD or entities."""
+def _read_data(path: Path) -> bytes:
     with path.open("rb") as handle:
-        raw = handle.read(MAX_DATA_BYTES + 1)
-    if len(raw) > MAX_DATA_BYTES or b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:  # Ganga writes neither
+        return handle.read(MAX_DATA_BYTES + 1)
+
+
+def data_values(raw: bytes | None) -> dict[str, Any] | None:
+    """What the browser shows from a job's ``data`` XML (written by Ganga's VStreamer), or None when ``raw`` is not
+    one. A linear parse (expat) of a file of bounded size: no regex backtracking, no DTD or entities."""
+    if raw is None or len(raw) > MAX_DATA_BYTES or b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:  # Ganga writes neither
         return None
     try:
         root = ET.fromstring(raw.decode("utf-8", errors="replace"))
@@ -116,7 +123,8 @@ def _data_values(path: Path) -> dict[str, Any] | None:
         plugin = component(name)
         found[name] = plugin.get("name", "") if plugin is not None else None
     backend = component("backend")
-    found["actualCE"] = value(backend.find("attribute[@name='actualCE']")) if backend is not None else None
+    fields = {a.get("name"): a for a in backend.findall("attribute")} if backend is not None else {}
+    found["backend_fields"] = {name: value(fields.get(name)) for name in BACKEND_FIELDS}
     time_class = component("time")
     stamps = time_class.find("attribute[@name='timestamps']/value") if time_class is not None else None
     found["timestamps"] = dict(_TIMESTAMP.findall(stamps.text or "")) if stamps is not None else {}
@@ -139,6 +147,7 @@ class JobSummary:
     submitted: float | None = None
     status_time: float = 0.0  # when the status read from disk was written
     subjobs_time: float = 0.0
+    changed: int = 0  # the index's version when this was read: the pictures of a job not read since are unchanged
 
     def counts(self) -> list[tuple[str, int]]:
         return ordered_counts(self.subjobs)
@@ -159,7 +168,8 @@ class JobSummary:
         }
 
 
-def _epoch(parts: str) -> float | None:
+def epoch(parts: str) -> float | None:
+    """The Unix time of ``datetime.datetime(<parts>)`` as Ganga writes it (local time)."""
     try:
         return datetime(*(int(p) for p in parts.split(","))).timestamp()
     except (TypeError, ValueError, OverflowError, OSError):
@@ -192,7 +202,7 @@ def read_job(location: GangaLocation, job_id: int) -> JobSummary | None:
         pass  # missing, being written, or not an index: the data file may still say more
     try:
         data_time = data_path.stat().st_mtime
-        values = _data_values(data_path)
+        values = data_values(_read_data(data_path))
     except OSError:
         return job if found else None
     if values is None:
@@ -206,10 +216,11 @@ def read_job(location: GangaLocation, job_id: int) -> JobSummary | None:
             job.comment = _text(values["comment"])
             job.application = _text(values["application"]) if values["application"] is not None else job.application
             job.backend = backend_name(_text(values["backend"])) if values["backend"] is not None else job.backend
-            job.host = _text(values["actualCE"]) if values["actualCE"] is not None else job.host
+            host = values["backend_fields"]["actualCE"]
+            job.host = _text(host) if host is not None else job.host
     stamps = values["timestamps"]
-    job.created = _epoch(stamps["new"]) if "new" in stamps else None
-    job.submitted = _epoch(stamps["submitted"]) if "submitted" in stamps else None
+    job.created = epoch(stamps["new"]) if "new" in stamps else None
+    job.submitted = epoch(stamps["submitted"]) if "submitted" in stamps else None
     try:
         if subjobs_path.stat().st_mtime >= job.subjobs_time:
             entries = _load_pickle(subjobs_path)
@@ -365,6 +376,8 @@ class RepositoryIndex:
             removed = self._jobs.keys() - jobs.keys()
             self._jobs = jobs
             self.version += 1
+            for job in jobs.values():  # re-read whole: any of them may have changed
+                job.changed = self.version
         for job_id in removed:
             self.journal.forget(job_id)
         self.loaded.set()
@@ -380,13 +393,14 @@ class RepositoryIndex:
             return
         fresh = {job_id: read_job(self.location, job_id) for job_id in ids}
         with self._lock:
+            self.version += 1
             for job_id, job in fresh.items():
                 if job is None:
                     if self._jobs.pop(job_id, None) is not None:
                         self.journal.forget(job_id)
                 else:
+                    job.changed = self.version
                     self._jobs[job_id] = self.journal.apply(job)
-            self.version += 1
         self._notify()
 
     def add_listener(self, callback: Callable[[int], None]) -> int:

@@ -1,6 +1,7 @@
 // GangaJupyter's live view: the job card (HTML escaped by the kernel), actions, messages, peek; styled by
 // job_view.css (the widget's _css). Clicks set `request`; the kernel answers in `reply`. Until it does, the view
-// says the request is waiting.
+// says the request is waiting. A subjob's link in the card (the slowest subjobs) asks for that subjob's card, which
+// the kernel puts in `detail` (escaped like the card), shown below the view until closed.
 function el(tag, attrs = {}, text = "") {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -9,6 +10,7 @@ function el(tag, attrs = {}, text = "") {
 }
 const LABELS = { kill: "Kill", resubmit: "Resubmit", stdout: "Peek stdout", stderr: "Peek stderr", remove: "Remove" };
 const TITLES = { resubmit: "Resubmit the failed or killed subjobs (or the job itself when it is not split)" };
+const SUBJOB_LINK = "#gangajupyter-subjob="; // live.py's SUBJOB_LINK
 
 function render({ model, el: root }) {
   root.classList.add("gj-live");
@@ -16,7 +18,13 @@ function render({ model, el: root }) {
   const bar = el("div", { class: "gj-actions" });
   const message = el("div", { class: "gj-message", role: "status" });
   const peek = el("pre", { class: "gj-peek" });
-  root.append(card, bar, message, peek);
+  // Hidden until the kernel sends a subjob's card; a rule at its left sets it apart from the view's own card.
+  const detail = el("div", { class: "gj-detail", style: "margin-top:.4em;padding-left:.6em;border-left:3px solid var(--jp-border-color1, #999)" });
+  detail.hidden = true;
+  const detailCard = el("div", { class: "gj-detail-card" });
+  const closeDetail = el("button", { class: "gj-action gj-detail-close", title: "Close this subjob's card" }, "Close");
+  detail.append(closeDetail, detailCard);
+  root.append(card, bar, message, peek, detail);
   let waiting = null;
   let counter = 0;
 
@@ -24,20 +32,21 @@ function render({ model, el: root }) {
     message.textContent = text;
     message.className = `gj-message gj-level-${level}`;
   };
+  const send = (request, label) => {
+    counter += 1;
+    model.set("request", { ...request, id: `${Date.now()}-${counter}` });
+    model.save_changes();
+    showMessage(`${label}: sent to the kernel…`, "info");
+    clearTimeout(waiting);
+    waiting = setTimeout(() => showMessage(
+      `${label}: waiting for the kernel, which is busy running another cell; it runs when that cell ends.`, "info"), 1500);
+  };
   const drawCard = () => { card.innerHTML = model.get("html"); };
   const drawActions = () => {
     bar.replaceChildren();
     for (const action of model.get("actions")) {
       const button = el("button", { class: `gj-action gj-action-${action}`, title: TITLES[action] || "" }, LABELS[action] || action);
-      button.addEventListener("click", () => {
-        counter += 1;
-        model.set("request", { action, id: `${Date.now()}-${counter}` });
-        model.save_changes();
-        showMessage(`${LABELS[action] || action}: sent to the kernel…`, "info");
-        clearTimeout(waiting);
-        waiting = setTimeout(() => showMessage(
-          `${LABELS[action] || action}: waiting for the kernel, which is busy running another cell; it runs when that cell ends.`, "info"), 1500);
-      });
+      button.addEventListener("click", () => send({ action }, LABELS[action] || action));
       bar.append(button);
     }
     const bell = el("label", { class: "gj-notify" });
@@ -69,12 +78,27 @@ function render({ model, el: root }) {
     if (!note || !note.title || !model.get("notifications")) return;
     if ("Notification" in window && Notification.permission === "granted") new Notification(note.title, { body: note.body });
   };
+  const drawDetail = () => {
+    const html = model.get("detail");
+    detail.hidden = !html;
+    detailCard.innerHTML = html;
+  };
+  // The card is redrawn often: one listener on its container sees clicks on whatever links it holds now.
+  card.addEventListener("click", (event) => {
+    const link = event.target.closest(`a[href^="${SUBJOB_LINK}"]`);
+    if (!link) return;
+    event.preventDefault();
+    const fqid = link.getAttribute("href").slice(SUBJOB_LINK.length);
+    send({ action: "subjob", fqid }, `Subjob ${fqid}`);
+  });
+  closeDetail.addEventListener("click", () => { model.set("detail", ""); model.save_changes(); }); // asked again: shown again
 
-  drawCard(); drawActions(); drawReply(); drawPeek();
+  drawCard(); drawActions(); drawReply(); drawPeek(); drawDetail();
   model.on("change:html", drawCard);
   model.on("change:actions", drawActions);
   model.on("change:reply", drawReply);
   model.on("change:peek", drawPeek);
+  model.on("change:detail", drawDetail);
   model.on("change:notice", notify);
   return () => clearTimeout(waiting);
 }

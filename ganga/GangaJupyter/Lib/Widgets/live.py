@@ -11,7 +11,9 @@ A view follows the stream from its display until it settles, and no longer: when
 of the same job or slice is displayed, or when its widget closes, whichever side closes it (the kernel, or the
 front end closing the widget's comm). Changes reach a view on the event stream's thread, only those about what it
 shows, at most ``throttle.MAX_UPDATES_PER_SECOND`` renders per view; actions (kill, peek, ...) arrive as widget
-messages on the kernel's own thread.
+messages on the kernel's own thread. While a split job is active its view is also redrawn every
+``TICK_SECONDS`` through the same throttle, so the timeline's time axis and running bars keep up with the clock
+when no subjob changes.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from ..Backends import adapter_for
 from ..Core.actions import RESUBMITTABLE, ActionResult
 from ..Core.job_files import tail
 from ..Core.statuses import ACTIVE, FINAL
-from ..Core.text import format_duration
+from ..Core.text import format_duration, shorten
 from ..Display import records, render
 from ..Monitor import watch_job
 from ..Monitor.events import EventBatch, status_events
@@ -43,6 +45,12 @@ from .throttle import Throttle
 
 PEEK_LINES = 200
 PEEKS = ("stdout", "stderr")
+#: The action of a subjob's link in the card (the slowest subjobs): that subjob's card in the view's detail area.
+SUBJOB = "subjob"
+SUBJOB_LINK = "#gangajupyter-subjob="  # what job_view.js recognises in a link's href
+#: While a split job is active, its view is redrawn at least this often (through the throttle, so within its CPU
+#: budget): the timeline is drawn up to now.
+TICK_SECONDS = 10.0
 #: How many renders a job view remembers in ``updated_at`` (status, time shown), for a look at a view from its
 #: kernel; bounded, as a view of a long flood of subjob changes renders for as long as it lasts.
 UPDATES_KEPT = 1000
@@ -59,6 +67,7 @@ class JobWidget(anywidget.AnyWidget):
     request = traitlets.Dict().tag(sync=True)
     reply = traitlets.Dict().tag(sync=True)
     peek = traitlets.Unicode("").tag(sync=True)
+    detail = traitlets.Unicode("").tag(sync=True)  # a subjob's card, asked for with its link in the card
     notifications = traitlets.Bool(False).tag(sync=True)
     notice = traitlets.Dict().tag(sync=True)
 
@@ -82,7 +91,7 @@ class _NoWidget:
     widget state in the notebook)."""
 
     def __init__(self) -> None:
-        self.html, self.status, self.peek = "", "", ""
+        self.html, self.status, self.peek, self.detail = "", "", "", ""
         self.actions: list[str] = []
         self.reply: dict[str, Any] = {}
         self.notice: dict[str, Any] = {}
@@ -221,6 +230,7 @@ class LiveJobView(_LiveDisplay):
         self._peak_rss = 0.0
         self.updated_at: deque[tuple[str, float]] = deque(maxlen=UPDATES_KEPT)  # (status, time shown)
         self._batch_cpu = 0.0
+        self._tick: threading.Timer | None = None
 
     def cpu_seconds(self) -> float:
         """CPU time this view has cost: its renders and its share of the event batches."""
@@ -265,14 +275,33 @@ class LiveJobView(_LiveDisplay):
             self._gone()
             return
         record = records.job_record(self.impl, settings.option("stderr_tail_lines"))
-        self.widget.html = render.job_card_html(record, self._live_info(status, record.row))
+        self.widget.html = render.job_card_html(record, self._live_info(status, record.row), _subjob_link)
         self.widget.status = status
         self.widget.actions = self._actions(status)
         self.updated_at.append((status, time.time()))
+        if record.runs and status in ACTIVE:
+            self._tick_later()
         ended = self._last_status is not None and self._last_status not in FINAL and status in FINAL
         self._last_status = status
         if ended and self._handle is not None:
             self._ended(status)
+
+    def _tick_later(self) -> None:
+        """Ask for a render ``TICK_SECONDS`` from now, unless one is already asked for (a view that has settled
+        has stopped its throttle, which then ignores the request)."""
+        if self._tick is None:
+            self._tick = threading.Timer(TICK_SECONDS, self._on_tick)
+            self._tick.daemon = True
+            self._tick.start()
+
+    def _on_tick(self) -> None:
+        self._tick = None  # first: the render it asks for may run here, and asks for the next tick
+        self._throttle.request()
+
+    def release(self) -> None:
+        super().release()
+        if self._tick is not None:
+            self._tick.cancel()
 
     def _live_info(self, status: str, row: records.JobRow) -> dict[str, Any]:
         info: dict[str, Any] = {}
@@ -337,23 +366,37 @@ class LiveJobView(_LiveDisplay):
         request = change["new"] or {}
         action = request.get("action")
         with self._lock:  # the reply is sent before a status change the action caused settles the view
-            result = self.perform(action)
+            result = self.perform(action, request.get("fqid"))
             self.widget.reply = {"text": result.message, "level": result.level, "id": request.get("id")}
             if action == "remove" and result.ok:
                 self._gone()
             else:
                 self.refresh()
 
-    def perform(self, action: Any) -> ActionResult:
-        """A button's action on this view's job: one of the job actions, or a peek at its stdout or stderr."""
+    def perform(self, action: Any, fqid: Any = None) -> ActionResult:
+        """A button's action on this view's job: one of the job actions, or a peek at its stdout or stderr; or a
+        subjob link's: the card of subjob ``fqid``."""
         try:
             if action in PEEKS:
                 return self.peek_file(action)
+            if action == SUBJOB:
+                return self.show_subjob(fqid)
             if action in job_actions.PERFORM:
                 return job_actions.PERFORM[action](addProxy(self.impl))
         except Exception as err:  # a Ganga refusal is told in the view, never as a traceback
             return ActionResult.error(f"{action} failed: {adapter_for(self.impl).explain(err)}")
         return ActionResult.error(f"Unknown action {action!r}.")
+
+    def show_subjob(self, fqid: Any) -> ActionResult:
+        """Put the card of subjob ``fqid`` of this view's job (as the front end sent it: checked) in the detail
+        area."""
+        prefix = self._subjob_prefix
+        index = fqid[len(prefix) :] if isinstance(fqid, str) and fqid.startswith(prefix) else ""
+        if not (index.isascii() and index.isdigit() and len(index) < 10 and int(index) < len(self.impl.subjobs)):
+            return ActionResult.error(f"Job {self.fqid} has no subjob {shorten(str(fqid), 40)!r}.")
+        subjob = self.impl.subjobs[int(index)]
+        self.widget.detail = render.job_card_html(records.job_record(subjob, settings.option("stderr_tail_lines")))
+        return ActionResult.info(f"Subjob {subjob.getFQID('.')} as it was at {time.strftime('%H:%M:%S')}.")
 
     def peek_file(self, name: str) -> ActionResult:
         target = self.impl
@@ -370,6 +413,10 @@ class LiveJobView(_LiveDisplay):
         return ActionResult.info(
             f"Last {PEEK_LINES} lines of {name} of job {target.getFQID('.')}, read at {time.strftime('%H:%M:%S')}."
         )
+
+
+def _subjob_link(fqid: str) -> str:
+    return SUBJOB_LINK + fqid
 
 
 _SUBJOBS_OF = re.compile(r"jobs\((\d+)\)\.subjobs")  # the names Ganga gives j.subjobs and the slices made from it

@@ -115,7 +115,7 @@ SUBMIT = """
 quick = Job(name='bj-quick', application=Executable(exe='/bin/echo', args=['hi']), backend=Local())
 quick.submit()
 split = Job(name='bj-split', application=Executable(exe='/bin/sh'), backend=Local(),
-            splitter=ArgSplitter(args=[['-c', 'sleep 2'] for i in range(3)]))
+            splitter=ArgSplitter(args=[['-c', 'sleep ' + s] for s in '132']))
 split.submit()
 long = Job(name='bj-long', application=Executable(exe='/bin/sh', args=['-c', 'sleep 300']), backend=Local())
 long.submit()
@@ -189,6 +189,25 @@ def test_jobs_browser_lists_updates_kills_and_filters(front_end: FrontEnd, tmp_p
 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOTS / f"jobs-browser-{front_end.name}.png", animations="disabled")
+
+        # A click on the split job's row shows its pictures under the table; its subjobs' times are read from
+        # Ganga's files, which its next flush (within 30 s) brings up to date, and the panel follows.
+        row("split").locator("td.gj-name").click()
+        pictures = frame.frame_locator("#gj-detail-frame")
+        expect(frame.locator("#gj-detail-note")).to_contain_text("3 subjobs", timeout=TIMEOUT_MS)
+        expect(pictures.locator("svg").first).to_be_visible(timeout=TIMEOUT_MS)
+        expect(pictures.locator(".gj-statistics")).to_contain_text("wall time", timeout=TIMEOUT_MS)
+        assert pictures.locator("script, img").count() == 0
+        if front_end is LAB:
+            page.screenshot(path=SCREENSHOTS / "browser-pictures.png", animations="disabled")
+        frame.locator("#gj-detail-close").click()
+        expect(frame.locator("#gj-detail")).to_be_hidden()
+        row("split").locator("button.gj-pick").focus()  # the keyboard's way: the row's id, then Escape
+        page.keyboard.press("Enter")
+        expect(row("split").locator("button.gj-pick")).to_have_attribute("aria-expanded", "true")
+        expect(pictures.locator("svg").first).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(frame.locator("#gj-detail")).to_be_hidden()
 
         row("long").locator("button.gj-action-kill").click()
         expect(row("long").locator(".gj-status-killed")).to_be_visible(timeout=TIMEOUT_MS)

@@ -108,11 +108,14 @@ def test_the_default_update_is_the_backend_class_own() -> None:
     assert calls == [jobs]
 
 
-def test_local_jobs_are_watched_through_gangas_status_file() -> None:
+def test_local_jobs_are_watched_through_gangas_status_file(tmp_path: Path) -> None:
     local = adapter_for(Job(Backend("Local")))
     assert local.watched_file(Job(Backend("Local"))) == "__jobstatus__"
-    assert local.scheduler_record(Job(Backend("Local", status=None, actualCE="host1", exitcode=3))) == SchedulerRecord(
-        system="Local", nodes="host1", exit_code="3"
+    job = Job(Backend("Local", status=None, actualCE="host1", exitcode=3), tmp_path / "out")
+    assert local.scheduler_record(job) == SchedulerRecord(system="Local", nodes="host1", exit_code="3")
+    scheduler_record.update(job, cpu_time="1:05", max_memory="80 MB", nodes="kept earlier")  # kept while it ran
+    assert local.scheduler_record(job) == SchedulerRecord(
+        system="Local", nodes="host1", exit_code="3", cpu_time="1:05", max_memory="80 MB"
     )
 
 

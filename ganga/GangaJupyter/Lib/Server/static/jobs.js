@@ -1,5 +1,6 @@
-// The Ganga Jobs page: sorting, filtering, paging, live updates (server-sent events) and actions.
-// Every value from the repository goes into the page as text (textContent), never as HTML.
+// The Ganga Jobs page: sorting, filtering, paging, live updates (server-sent events), actions, and the pictures
+// of a selected job. Every value from the repository goes into the page as text (textContent), never as HTML;
+// the pictures are a document of the server's, shown in a sandboxed frame.
 (function () {
   "use strict";
   const body = document.body;
@@ -48,6 +49,7 @@
         if (name.startsWith("--jp-")) root.setProperty(name, theme.getPropertyValue(name));
       }
       if (parent.body.dataset.jpThemeLight) root.colorScheme = parent.body.dataset.jpThemeLight === "false" ? "dark" : "light";
+      themeFrame();
     };
     copy();
     new MutationObserver(copy).observe(parent.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
@@ -144,17 +146,138 @@
     return cell;
   }
 
+  // The pictures of the selected job (timeline, histograms, statistics): a document the server made of escaped
+  // text (GangaJupyter.Lib.Core.pictures), shown in a frame sandboxed so that no script runs in it, and whose own
+  // policy loads nothing. Nothing of it is parsed here.
+  const detail = { id: null, status: "", changed: null, pending: 0, readAt: 0, last: 0, timer: null, loading: false, again: false };
+  const panel = document.getElementById("gj-detail");
+  const frame = document.getElementById("gj-detail-frame");
+  const THROTTLE_MS = 2000;  // at most one read of the selected job every 2 s, however busy the repository is
+  const RECHECK_MS = 30000;  // what the watch does not see (a scheduler record) is read again at least this often
+  const ACTIVE_MS = 10000;  // while the job runs, its now-line moves even when nothing changes
+
+  function themeFrame() {  // the frame does not inherit the page's variables: give it the page's theme
+    const root = frame.contentDocument && frame.contentDocument.documentElement;
+    if (!root) return;
+    const theme = getComputedStyle(document.documentElement);
+    for (const name of theme) {
+      if (name.startsWith("--jp-")) root.style.setProperty(name, theme.getPropertyValue(name));
+    }
+    root.style.colorScheme = theme.colorScheme;  // the same as the page's, so the frame stays transparent
+  }
+
+  function fitFrame() {
+    const doc = frame.contentDocument;
+    if (doc && doc.body) frame.style.height = Math.ceil(doc.body.getBoundingClientRect().height) + "px";
+  }
+
+  function markSelected() {
+    tbody.querySelectorAll("tr.gj-row").forEach((tr) => {
+      const selected = Number(tr.dataset.id) === detail.id;
+      tr.classList.toggle("gj-selected", selected);
+      const button = tr.querySelector("button.gj-pick");
+      if (button) button.setAttribute("aria-expanded", String(selected));
+    });
+  }
+
+  function closeDetail() {
+    // Focus in the panel goes back to the row's id, not to the top of the page.
+    const selected = [...tbody.querySelectorAll("tr.gj-row")].find((tr) => Number(tr.dataset.id) === detail.id);
+    if (selected && panel.contains(document.activeElement)) selected.querySelector("button.gj-pick").focus();
+    detail.id = null;
+    clearTimeout(detail.timer);
+    detail.timer = null;
+    panel.hidden = true;
+    frame.removeAttribute("srcdoc");
+    markSelected();
+  }
+
+  function select(job) {
+    if (detail.id === job.id) { closeDetail(); return; }
+    Object.assign(detail, { id: job.id, status: job.status, changed: null, pending: 0, readAt: 0, last: 0 });
+    document.getElementById("gj-detail-title").textContent = "Job " + job.id + (job.name ? " \u2014 " + job.name : "");
+    document.getElementById("gj-detail-note").textContent = "reading job " + job.id + "\u2026";
+    frame.removeAttribute("srcdoc");
+    panel.hidden = false;
+    markSelected();
+    loadDetail();
+    panel.scrollIntoView({ block: "nearest" });
+  }
+
+  // Read again soon (throttled; one timer at a time).
+  function detailSoon(delay) {
+    if (detail.id === null || detail.timer) return;
+    const wait = Math.max(delay, detail.last + THROTTLE_MS - Date.now(), 0);
+    detail.timer = setTimeout(() => { detail.timer = null; loadDetail(); }, wait);
+  }
+
+  function showDetail(data) {
+    Object.assign(detail, { status: data.status, changed: data.changed, pending: data.pending, readAt: Date.now() });
+    const parts = [data.subjobs ? data.subjobs.toLocaleString() + " subjobs" : "no subjobs: the job's own run"];
+    if (data.capped) parts.push("the first " + data.runs.toLocaleString() + " drawn");
+    if (data.pending) parts.push("reading their files, " + data.pending.toLocaleString() + " to go\u2026");
+    document.getElementById("gj-detail-note").textContent = parts.join("; ");
+    frame.srcdoc = data.document;
+  }
+
+  function loadDetail() {
+    if (detail.id === null) return;
+    if (detail.loading) { detail.again = true; return; }
+    const id = detail.id;
+    // A job that has settled, read completely a moment ago, is only read again when the repository changed it.
+    const settled = detail.changed !== null && !detail.pending && !config.active.includes(detail.status)
+      && Date.now() - detail.readAt < RECHECK_MS;
+    detail.loading = true;
+    detail.last = Date.now();
+    fetch(api + "jobs/" + id + "/pictures" + (settled ? "?known=" + detail.changed : ""), { credentials: "same-origin" })
+      .then((r) => r.json().then((data) => {
+        if (!r.ok) throw new Error(data.message || r.statusText);
+        if (id === detail.id && !data.unchanged) showDetail(data);
+      }))
+      .catch((err) => {
+        if (id === detail.id) document.getElementById("gj-detail-note").textContent = "Cannot read job " + id + ": " + err.message;
+      })
+      .finally(() => {
+        detail.loading = false;
+        const again = detail.again;
+        detail.again = false;
+        if (detail.id === null) return;
+        if (id !== detail.id) { loadDetail(); return; }  // another job was selected meanwhile
+        if (detail.pending) {  // the rest of its files, at once: the server bounds each request
+          clearTimeout(detail.timer);
+          detail.timer = setTimeout(() => { detail.timer = null; loadDetail(); }, 100);
+        } else if (again) {
+          detailSoon(0);
+        } else if (config.active.includes(detail.status)) {
+          detailSoon(ACTIVE_MS);
+        }
+      });
+  }
+
+  frame.addEventListener("load", () => { themeFrame(); fitFrame(); });
+  new ResizeObserver(fitFrame).observe(panel);
+  document.getElementById("gj-detail-close").addEventListener("click", closeDetail);
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !panel.hidden) closeDetail(); });
+
   function row(job) {
     const tr = el("tr", { className: "gj-row" });
     tr.dataset.id = job.id;
     tr.dataset.status = job.status;
+    tr.classList.toggle("gj-selected", job.id === detail.id);
+    tr.addEventListener("click", (e) => { if (!e.target.closest("button, a, .gj-outputdir")) select(job); });
+    // The row's id is the button that selects it, for the keyboard (a click anywhere else on the row does too).
+    const pick = el("button", { type: "button", className: "gj-pick", textContent: job.id,
+      title: "show the timeline and statistics of job " + job.id });
+    pick.setAttribute("aria-controls", "gj-detail");
+    pick.setAttribute("aria-expanded", String(job.id === detail.id));
+    pick.addEventListener("click", () => select(job));
     const subjobs = el("td");
     if (job.subjobs) {
       subjobs.append(el("span", { className: "gj-subjobs" }, progress(job.subjob_counts, job.subjobs),
         el("span", { textContent: job.subjob_counts.map(([s, n]) => n + " " + s).join(", ") })));
     }
     tr.append(
-      el("td", { className: "gj-id", textContent: job.id }),
+      el("td", { className: "gj-id" }, pick),
       el("td", { className: "gj-name", textContent: job.name, title: job.comment ? job.name + "\n" + job.comment : job.name }),
       el("td", { className: "gj-status-cell" }, badge(job.status)),
       subjobs,
@@ -214,7 +337,16 @@
     fillSelect("backend", data.backends);
     fillSelect("application", data.applications);
     statusChips(data.status_counts);
+    // Rows are made anew: a keyboard user's focus stays on the same control of the same job.
+    const focused = document.activeElement;
+    const focusRow = focused && focused.closest ? focused.closest("tr.gj-row") : null;
+    const focusClass = focusRow ? focused.className.split(" ")[0] : "";
     tbody.replaceChildren(...data.jobs.map(row));
+    if (focusRow && focusClass) {
+      const again = [...tbody.querySelectorAll("tr.gj-row")].find((tr) => tr.dataset.id === focusRow.dataset.id);
+      const control = again && again.querySelector("." + CSS.escape(focusClass));
+      if (control) control.focus();
+    }
     if (!data.jobs.length) {
       const text = !data.loaded ? "Reading the repository\u2026" : data.total ? "No job matches the filters." : "No jobs in this repository yet.";
       tbody.append(el("tr", {}, el("td", { colSpan: 9, className: "gj-empty", textContent: text })));
@@ -278,6 +410,7 @@
   events.addEventListener("change", (e) => {
     if (JSON.parse(e.data).version !== state.version) refresh();
     sessionInfo();
+    detailSoon(0);  // the selected job's pictures, if the repository changed it (the server says)
   });
   // Jobs are active and nobody monitors them: ask (by POST, XSRF-checked) for the helper Ganga session.
   events.addEventListener("monitor", () => { post(api + "monitor").then(sessionInfo); });
