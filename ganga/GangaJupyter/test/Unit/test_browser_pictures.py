@@ -1,5 +1,5 @@
 """The Jobs browser's pictures of a selected job: the reader of its subjobs' files (as Ganga's LocalXML writes
-them; test/GPI/test_browser_pictures.py reads files Ganga itself wrote) and the route that answers the page.
+them; test/GPI/test_browser_pictures_of_a_ganga_job.py reads files Ganga itself wrote) and the route that answers the page.
 
 Real files under ``tmp_path``; the route in a real Jupyter server in this process (no Ganga)."""
 from __future__ import annotations
