@@ -90,11 +90,19 @@ def require(front_end: FrontEnd) -> None:
     require_package(front_end.package)
 
 
+#: Ports above 1024 that Chromium refuses to load pages from (net::ERR_UNSAFE_PORT; Chromium's net/base/port_util.cc).
+CHROMIUM_UNSAFE_PORTS = frozenset({1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667,
+                                   6668, 6669, 6679, 6697, 10080})
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port nobody listens on right now, and one Chromium agrees to load pages from."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in CHROMIUM_UNSAFE_PORTS:
+            return port
 
 
 def wait_for_server(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
