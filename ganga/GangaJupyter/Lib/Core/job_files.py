@@ -40,7 +40,8 @@ def open_job_file(path: str, folder: str | None = None) -> int:
     return fd
 
 
-def _last_lines(data: bytes, lines: int) -> str:
+def last_lines(data: bytes, lines: int) -> str:
+    """The last ``lines`` lines of ``data`` as text (bad UTF-8 and NULs shown as U+FFFD)."""
     text = data.decode("utf-8", errors="replace").replace("\0", "\ufffd")  # NULs stop some terminals and parsers
     return "\n".join(text.splitlines()[-lines:])
 
@@ -56,7 +57,7 @@ def tail(path: str, lines: int, max_bytes: int = 65536) -> str:
         size = handle.tell()
         handle.seek(max(0, size - max_bytes))
         data = handle.read(max_bytes)
-    return _last_lines(data, lines)
+    return last_lines(data, lines)
 
 
 def tail_any(path: str, lines: int, max_bytes: int = 65536) -> str:
@@ -95,4 +96,34 @@ def _cached_tail(path: str, mtime_ns: int, size: int, lines: int, max_bytes: int
                     break
         except (EOFError, OSError, zlib.error):  # cut short or not gzip at all (a worker stopped mid-write)
             note = f"({name} is damaged: showing what could be read)"
-    return "\n".join(filter(None, [_last_lines(kept, lines), note]))
+    return "\n".join(filter(None, [last_lines(kept, lines), note]))
+
+
+def read_without_links(root: str, relative: str, limit: int, tail: bool = False) -> bytes | None:
+    """The content of regular file ``root/relative``, no part of ``relative`` being a symbolic link; None when it
+    cannot be read so, or has more than ``limit`` bytes (with ``tail``: its last ``limit`` bytes instead)."""
+    *folders, name = relative.split("/")
+    try:
+        folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        for part in folders:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+    except OSError:
+        return None
+    finally:
+        os.close(folder)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if info.st_size > limit:
+            if not tail:
+                return None
+            handle.seek(info.st_size - limit)
+        data = handle.read(limit + 1)
+    return data[-limit:] if tail else data if len(data) <= limit else None

@@ -26,6 +26,7 @@ from typing import Any, Callable, TypeVar
 
 from ..Core import scheduler_record
 from ..Core.figures import megabytes, seconds
+from ..Core.job_files import last_lines, read_without_links
 from ..Core.location import GangaLocation
 from ..Core.pictures import Run
 from ..Core.scheduler_record import SchedulerRecord
@@ -55,36 +56,6 @@ def _version(path: str) -> Version | None:
     except OSError:
         return None
     return (info.st_mtime_ns, info.st_size, info.st_ino) if stat.S_ISREG(info.st_mode) else None
-
-
-def read_without_links(root: str, relative: str, limit: int, tail: bool = False) -> bytes | None:
-    """The content of regular file ``root/relative``, no part of ``relative`` being a symbolic link; None when it
-    cannot be read so, or has more than ``limit`` bytes (with ``tail``: its last ``limit`` bytes instead)."""
-    *folders, name = relative.split("/")
-    try:
-        folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return None
-    try:
-        for part in folders:
-            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder)
-            os.close(folder)
-            folder = inner
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
-    except OSError:
-        return None
-    finally:
-        os.close(folder)
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        if info.st_size > limit:
-            if not tail:
-                return None
-            handle.seek(info.st_size - limit)
-        data = handle.read(limit + 1)
-    return data[-limit:] if tail else data if len(data) <= limit else None
 
 
 def _figure(value: Any, parse: Callable[[str], float | None]) -> float | None:
@@ -149,8 +120,11 @@ def _record_facts(raw: bytes | None) -> _Facts:
     )
 
 
+LAST_LINES = 200  # of a failed run's stderr tail, enough to find its last non-empty line
+
+
 def _last_line(raw: bytes | None) -> str:
-    text = strip_ansi((raw or b"").decode("utf-8", errors="replace").replace("\0", "\ufffd"))
+    text = strip_ansi(last_lines(raw or b"", LAST_LINES))
     return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
 
 
