@@ -4,7 +4,9 @@ Used by the live-view tests and benchmarks: what the browser would receive is wh
 """
 from __future__ import annotations
 
+import os
 import queue
+import signal
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -29,11 +31,24 @@ class KernelSession:
         self.client.wait_for_ready(timeout=60)
         self.widgets: dict[str, WidgetState] = {}
         self.outputs: list[dict[str, Any]] = []
+        self.killed = False
 
     def close(self, graceful: bool = False) -> None:
         """Stop the kernel; ``graceful`` lets Ganga shut down as on a kernel restart from the front end."""
+        if self.killed:
+            return
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=not graceful)
+
+    def kill(self) -> None:
+        """SIGKILL the kernel process alone, as the out-of-memory killer would: no atexit hook, no flush. Its
+        process group is left alone (``shutdown_kernel`` would signal the whole group)."""
+        process = self.manager.provisioner.process
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        self.killed = True
+        self.client.stop_channels()
+        self.manager.cleanup_resources()
 
     # ------------------------------------------------------------- messages
     def _handle(self, msg: dict[str, Any]) -> None:
@@ -59,6 +74,16 @@ class KernelSession:
             except queue.Empty:
                 pass
 
+    def drain(self) -> int:
+        """Handle the messages received so far, without waiting; returns how many there were."""
+        count = 0
+        while True:
+            try:
+                self._handle(self.client.get_iopub_msg(timeout=0))
+            except queue.Empty:
+                return count
+            count += 1
+
     def run(self, code: str, timeout: float = 120) -> dict[str, Any]:
         """Execute a cell and wait until the kernel is idle again; returns the execute reply's content."""
         msg_id = self.client.execute(code)
@@ -72,7 +97,17 @@ class KernelSession:
                 and msg["msg_type"] == "status"
                 and msg["content"]["execution_state"] == "idle"
             )
-        return self.client.get_shell_msg(timeout=timeout)["content"]
+        return self.reply(msg_id, timeout)
+
+    def reply(self, msg_id: str, timeout: float = 120) -> dict[str, Any]:
+        """The content of the shell reply to ``msg_id``. Older replies are skipped: ``wait_for_ready`` asks again
+        each second, so on a loaded machine a second kernel_info reply arrives late, and would be taken for the
+        reply of the next cell."""
+        deadline = time.time() + timeout
+        while True:
+            msg = self.client.get_shell_msg(timeout=max(0.1, deadline - time.time()))
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg["content"]
 
     def run_value(self, expression: str) -> Any:
         """The value of a Python literal expression evaluated in the kernel (through ``repr``)."""
@@ -126,3 +161,22 @@ class KernelSession:
             if status and (not seen or seen[-1] != status):
                 seen.append(status)
         return seen
+
+
+def pump_all(sessions: list[KernelSession], seconds: float) -> None:
+    """Receive the messages of several kernels for ``seconds``, each within a few ms of its arrival (pumping one
+    kernel at a time would date the others' messages late)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if not sum(session.drain() for session in sessions):
+            time.sleep(0.005)
+
+
+def wait_for_all(sessions: list[KernelSession], predicate: Callable[[], bool], timeout: float) -> bool:
+    """``predicate()`` became true within ``timeout`` while every kernel's messages were received."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        pump_all(sessions, 0.05)
+    return predicate()

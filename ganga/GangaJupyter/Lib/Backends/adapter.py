@@ -3,13 +3,53 @@ live process figures, and a failed action's error in words. :class:`BackendAdapt
 for every backend without one of its own: it reads only Ganga's own fields."""
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import os
+import time
+from typing import Any, Iterator
 
+from ..Core.files import write_atomic
 from ..Core.scheduler_record import SchedulerRecord
 
 #: The file Ganga's job wrappers (Local's, Batch's) write in the output directory: PID when the payload starts,
 #: EXITCODE when it ends.
 STATUS_FILE = "__jobstatus__"
+#: The file a session writes in a job's output directory while it kills the job: a session that takes the job
+#: over after a crash in the middle of the kill knows the payloads it finds ended were killed.
+KILL_ASKED = "__killasked__"
+
+
+def _output_file(job: Any, name: str) -> str | None:
+    try:
+        return os.path.join(job.getOutputWorkspace(create=False).getPath(), name)
+    except Exception:  # no workspace (yet)
+        return None
+
+
+@contextlib.contextmanager
+def killing(job: Any) -> Iterator[None]:
+    """While Ganga kills ``job``, its output directory says a kill was asked."""
+    path = _output_file(job, KILL_ASKED)
+    try:
+        if path is not None and os.path.isdir(os.path.dirname(path)):
+            write_atomic(path, f"{time.time()}\n")
+    except OSError:
+        path = None  # a full disk must not stop the kill
+    try:
+        yield
+    finally:
+        if path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def kill_was_asked(job: Any) -> bool:
+    """Whether a session was killing ``job`` (or its master) when it died."""
+    for one in (job, job.master) if job.master is not None else (job,):
+        path = _output_file(one, KILL_ASKED)
+        if path is not None and os.path.exists(path):
+            return True
+    return False
 
 
 def _text(value: Any) -> str:
@@ -58,3 +98,15 @@ class BackendAdapter:
     def explain(self, error: BaseException) -> str:
         """A failed action's error, in words that name the fix."""
         return str(error)
+
+    def went_out(self, job: Any) -> bool:
+        """Whether ``job`` (a job or subjob its session marked submitted) reached the backend: asked when the session
+        that submitted it died, to tell a job to monitor from one that never left. The default: the backend gave
+        it an id."""
+        return getattr(job.backend, "id", None) not in (None, "", -1, 0, [], [-1])
+
+    def lost_status(self, job: Any) -> str | None:
+        """For a job (or subjob) marked submitted or running whose session died: the final status when the backend
+        shows it ended without saying how (its process is gone), ``killed`` if that session was killing it; None
+        when the backend's own poll will tell (the default)."""
+        return None

@@ -4,6 +4,9 @@ scheduler record, so the figures are still known after the job has ended."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
+import time
 from typing import Any
 
 import psutil
@@ -11,8 +14,13 @@ import psutil
 from ..Core import scheduler_record
 from ..Core.figures import megabytes
 from ..Core.scheduler_record import SchedulerRecord
-from .adapter import STATUS_FILE, BackendAdapter
+from ..Core.protocol import pid_alive
+from .adapter import STATUS_FILE, BackendAdapter, kill_was_asked
 from .registry import register
+
+
+#: What Ganga's Local wrapper writes when it starts: its own pid, and the payload's.
+PID_LINE = re.compile(r"^(?:PID|WRAPPER): (\d{1,9})\s*$", re.M)
 
 
 def _tenths(seconds: float) -> str:
@@ -75,6 +83,76 @@ class LocalAdapter(BackendAdapter):
                 if p is proc:
                     return {}
         return {"cpu_seconds": cpu, "rss_bytes": float(rss)}
+
+
+    def went_out(self, job: Any) -> bool:
+        """Ganga's Local backend marks each job or subjob submitted as it writes its script, then starts one
+        process for them all (its ``wrapper_pid``, on the master of a split job; a session that died right then
+        may not have written it): a job went out once that process started, or its own wrapper wrote its status
+        file, or a process runs one of the master's scripts."""
+        master = job.master if job.master is not None else job
+        if getattr(master.backend, "wrapper_pid", -1) not in (None, -1, [], [-1]):
+            return True
+        try:
+            if os.path.exists(os.path.join(job.getOutputWorkspace(create=False).getPath(), STATUS_FILE)):
+                return True
+            scripts = master.getInputWorkspace(create=False).getPath()
+        except Exception:  # no workspace: it never got that far
+            return False
+        return _runs_a_script_in(scripts)
+
+    def lost_status(self, job: Any) -> str | None:
+        """Every process of the job is gone (the payload and the wrapper its status file names, and the wrapper
+        that runs a split job's subjobs) and its status file has no ``EXITCODE``: killed (when its session was
+        killing it) or failed."""
+        path = os.path.join(job.getOutputWorkspace(create=False).getPath(), STATUS_FILE)
+        text = _read_status(path)
+        if "EXITCODE:" in text:
+            return None  # Ganga's poll reads it
+        master = job.master if job.master is not None else job
+        wrapper = getattr(master.backend, "wrapper_pid", -1)
+        pids = [int(pid) for pid in PID_LINE.findall(text)]
+        pids += [p for p in (wrapper if isinstance(wrapper, list) else [wrapper]) if isinstance(p, int) and p > 0]
+        if not pids or any(pid_alive(pid) for pid in pids):
+            return None
+        if "EXITCODE:" in _read_status(path):
+            return None  # the wrapper wrote it on its way out
+        return "killed" if kill_was_asked(job) else "failed"
+
+
+_scripts_seen: tuple[float, set[str]] = (0.0, set())
+
+
+def _runs_a_script_in(folder: str) -> bool:
+    """Whether a process of this user runs a script of ``folder`` (Local's wrapper: ``python <script> subprocess``);
+    the processes are listed once a second at most (a split job asks for each of its subjobs)."""
+    global _scripts_seen
+    at, arguments = _scripts_seen
+    if time.monotonic() - at > 1.0:
+        arguments = _process_arguments()
+        _scripts_seen = (time.monotonic(), arguments)
+    folder = os.path.join(folder, "")
+    return any(arg.startswith(folder) for arg in arguments)
+
+
+def _process_arguments() -> set[str]:
+    found: set[str] = set()
+    for proc in psutil.process_iter(["cmdline", "uids"]):
+        try:
+            if proc.info["uids"] and proc.info["uids"].real != os.getuid():
+                continue
+            found.update(proc.info["cmdline"] or ())
+        except (psutil.Error, TypeError):
+            continue
+    return found
+
+
+def _read_status(path: str) -> str:
+    try:
+        with open(path, "rb") as status:
+            return status.read(64 * 1024).decode(errors="replace")
+    except OSError:
+        return ""
 
 
 class InteractiveAdapter(BackendAdapter):

@@ -49,3 +49,8 @@ def cell_place(cell: int | None, of: int | None, role: str) -> str:
     if cell:
         return f"cell {cell} of {of if of else '?'}"
     return f"GangaJupyter's {role or 'own'} step"
+
+
+class JobElsewhereError(GangaJupyterError):
+    """A call on a job that another Ganga session on the gangadir holds could not be carried out there (that session
+    cannot be reached, refused, or did not answer): the message names the session and what to do."""

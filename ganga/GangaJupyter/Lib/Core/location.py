@@ -6,8 +6,10 @@ The Jupyter server reads the repository but never runs Ganga itself, so it resol
 from __future__ import annotations
 
 import configparser
+import errno
 import getpass
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,3 +80,20 @@ def find_location(gangadir: str = "", user: str = "", config_file: str = "") -> 
         gangadir=Path(_expand(gangadir or options.get("gangadir") or "~/gangadir")).resolve(),
         user=(user or options.get("user") or "").strip() or getpass.getuser(),
     )
+
+
+def unwritable(folder: Path) -> str:
+    """Why this user cannot write in ``folder`` (or, when it does not exist yet, in the nearest folder above it
+    that does), in words; "" when they can. Tried with a real file: root ignores permission bits, and a read-only
+    mount refuses everybody."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        fd, name = tempfile.mkstemp(prefix=".gangajupyter-probe-", dir=probe)
+    except OSError as err:
+        kind = "read-only" if err.errno == errno.EROFS else "not writable"
+        return f"{probe} is {kind} ({err.strerror})"
+    os.close(fd)
+    os.unlink(name)
+    return ""

@@ -1,14 +1,15 @@
-"""How the Jupyter server and the Ganga sessions talk: files in ``<gangadir>/jupyter``, the same for both sides.
+"""How the Jupyter server and the Ganga sessions talk: files in ``<gangadir>/jupyter``, the same for all sides.
 
-Ganga locks each job for the session that writes it, and only the first session on a gangadir monitors. So the
-Jupyter server never runs Ganga itself: every action goes to the one session that owns the gangadir. A session
-that runs GangaJupyter with monitoring on (a kernel after ``%load_ext GangaJupyter``, or the Jobs browser's helper
-process) registers here:
+Ganga locks each job for the session that writes it. Every Ganga session with GangaJupyter on a gangadir (each
+kernel after ``%load_ext GangaJupyter``, and the Jobs browser's helper process) monitors the jobs it holds and
+follows the others (docs/shared-gangadir.rst); the Jupyter server never runs Ganga itself, and asks a session to
+act. Each session registers here:
 
 * ``sessions/<sid>.json``: who it is (pid, host, role), rewritten every ``BEAT`` seconds (its heartbeat);
 * ``sessions/<sid>.events``: its status journal, one JSON line ``{"changes": {fqid: [status, time]}}`` per batch
   of the event stream (the server overlays it on the repository files, which Ganga flushes only every 30 s);
-* ``requests/<sid>/<rid>.json``: actions asked by the server, answered in ``replies/<rid>.json``.
+* ``requests/<sid>/<rid>.json``: actions asked by the server, and Ganga calls (``JOB_CALLS``) asked by another
+  session on a job this one holds, answered in ``replies/<rid>.json``.
 
 Files are written to a temporary name and renamed, so a reader sees whole files only. ``<gangadir>/jupyter`` and
 its folders are the user's own (0700; a symbolic link or another user's folder is refused), files are read without
@@ -50,6 +51,10 @@ RID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex
 FQID = re.compile(r"[0-9]{1,12}(\.[0-9]{1,12})*")  # a job's or subjob's id: "12", "12.3"
 ROLES = ("kernel", "helper")
 RELEASE = "release"  # the request that asks a helper session to let the gangadir go (a kernel wants it)
+#: What this GangaJupyter speaks: 2 added the job calls one session routes to the session that holds the job.
+PROTOCOL = 2
+#: Ganga's own job methods, called in the session that holds the job for another session whose user called them.
+JOB_CALLS = ("job.kill", "job.resubmit", "job.remove")
 HELPER_SAYS = "GangaJupyter helper:"  # marks the lines of the helper's log the server quotes to the user
 
 log = logging.getLogger(__name__)
@@ -165,6 +170,7 @@ class SessionInfo:
     host: str
     role: str  # "kernel" or "helper"
     started: float
+    protocol: int = 1  # a registration without one is an older GangaJupyter's
 
     @classmethod
     def parse(cls, data: Any, name: str) -> SessionInfo:
@@ -182,7 +188,10 @@ class SessionInfo:
             raise ValueError(f"role {role!r} is none of {', '.join(ROLES)}")
         if not _number(started):
             raise ValueError(f"started {started!r} is not a time")
-        return cls(sid=sid, pid=pid, host=host, role=role, started=float(started))
+        protocol = data.get("protocol", 1)
+        if not isinstance(protocol, int) or isinstance(protocol, bool) or protocol < 1:
+            raise ValueError(f"protocol {protocol!r} is not a protocol version")
+        return cls(sid=sid, pid=pid, host=host, role=role, started=float(started), protocol=protocol)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -241,6 +250,22 @@ def registered_sessions(location: GangaLocation) -> list[SessionInfo]:
     return sorted(found, key=lambda s: (s.role != "kernel", s.started))
 
 
+def unreadable_registrations(location: GangaLocation) -> list[tuple[Path, str]]:
+    """The files of ``sessions/`` named like registrations that are none, and why (a reader ignores them)."""
+    found = []
+    if not os.path.lexists(location.jupyter):
+        return found
+    for path in jupyter_folder(location, "sessions").glob("*.json"):
+        try:
+            data, _ = load_json(path)
+            SessionInfo.parse(data, _stem(path))
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as err:
+            found.append((path, str(err) or type(err).__name__))
+    return found
+
+
 def current_session(location: GangaLocation, sid: str) -> SessionInfo | None:
     """Session ``sid`` while it is still registered, beating and running."""
     return read_registration(registration_path(location, sid))
@@ -252,8 +277,8 @@ class Request:
     """An action the server asks of a session: ``requests/<sid>/<rid>.json``."""
 
     rid: str
-    action: str  # one of Core.actions.ACTIONS, or RELEASE; the session answers any other with a refusal
-    job: Any  # the job id, checked by the session that looks it up
+    action: str  # one of Core.actions.ACTIONS, JOB_CALLS or RELEASE; the session refuses any other
+    job: Any  # the job's id or fqid ("12.3"), checked by the session that looks it up
     sent: float | None = None
 
     @classmethod
@@ -277,7 +302,7 @@ def reply_path(location: GangaLocation, rid: str) -> Path:
     return location.jupyter / "replies" / f"{check_rid(rid)}.json"
 
 
-def send_request(location: GangaLocation, session: SessionInfo, action: str, job_id: int | None) -> str:
+def send_request(location: GangaLocation, session: SessionInfo, action: str, job_id: int | str | None) -> str:
     """Queue an action for ``session``; returns the request id to wait for."""
     request = Request(rid=uuid.uuid4().hex, action=action, job=job_id, sent=time.time())
     path = request_path(location, session.sid, request.rid)

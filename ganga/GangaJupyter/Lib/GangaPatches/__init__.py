@@ -13,13 +13,20 @@ from typing import Any
 from .. import settings
 from . import (
     after_submit,
+    calls_to_holder,
+    flush_on_submit,
+    foreign_reads_harmless,
     ganga_options,
     htcondor_output,
     live_display,
     local_figures,
+    monitor_held_jobs,
     multi_backend_scan,
     one_update_per_job,
+    own_locks_kept,
+    quiet_other_sessions,
     rich_display,
+    shareref_short_lock,
     short_errors,
     slurm_job_name,
     slurm_no_30s_floor,
@@ -28,18 +35,27 @@ from . import (
     status_hook,
     submit_failure_message,
     submit_race,
+    unix_lock_check_race,
 )
 from .patch import Patch
 
 #: What :func:`install_all` installs, in this order.
 PATCHES: list[Patch] = [
     ganga_options.PATCH,
+    unix_lock_check_race.PATCH,
     htcondor_output.PATCH,
     status_hook.PATCH,
+    quiet_other_sessions.PATCH,
+    own_locks_kept.PATCH,
+    foreign_reads_harmless.PATCH,
+    shareref_short_lock.PATCH,
+    monitor_held_jobs.PATCH,
     multi_backend_scan.PATCH,
     one_update_per_job.PATCH,
     local_figures.PATCH,
     after_submit.PATCH,
+    flush_on_submit.PATCH,
+    calls_to_holder.PATCH,
     submit_race.PATCH,
     submit_failure_message.PATCH,
     slurm_status.PATCH,

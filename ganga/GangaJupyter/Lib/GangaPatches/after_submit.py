@@ -11,8 +11,8 @@ from .patch import Wrap, WrapperPatch
 
 #: Depths of GangaJupyter's wrappers of ``Job.submit`` (0 outermost): the failure message translates what the
 #: others let through; the after-submit callbacks run once the race guard has let go of the job, so the
-#: updates they start are not held back.
-SUBMIT_FAILURE_MESSAGE, AFTER_SUBMIT, SUBMIT_RACE = 0, 1, 2
+#: updates they start are not held back; the job is on disk before any of them sees it returned.
+SUBMIT_FAILURE_MESSAGE, AFTER_SUBMIT, SUBMIT_RACE, FLUSH_ON_SUBMIT = 0, 1, 2, 3
 
 
 def _track(submit: Callable[..., Any]) -> Callable[..., Any]:

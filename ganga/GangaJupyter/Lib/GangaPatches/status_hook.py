@@ -21,7 +21,8 @@ class StatusHookDescriptor(Descriptor):
                 fqid = obj.getFQID(".")
             except Exception:  # a job being built or copied has no identity yet
                 return
-            status_events.publish(fqid, val)
+            if fqid:
+                status_events.publish(fqid, val)
 
 
 class StatusHook(Patch):

@@ -60,6 +60,19 @@ def _release_jobs_browser_helper() -> list[int]:
         return []  # Ganga's own start reports an unusable configuration or gangadir
 
 
+def _unwritable_gangadir() -> str:
+    """Why the gangadir Ganga is configured with cannot be written ("" when it can, or cannot be found: then
+    Ganga's own start says what is wrong)."""
+    from ..Core.location import LocationError, find_location, unwritable
+
+    try:
+        gangadir = find_location().gangadir
+    except (LocationError, OSError):
+        return ""
+    problem = unwritable(gangadir)
+    return problem if not problem or problem.startswith(str(gangadir)) else f"{gangadir} cannot be made: {problem}"
+
+
 def _gpi_names() -> dict[str, Any]:
     """What ``from ganga import *`` binds."""
     interface = sys.modules["ganga"]
@@ -67,33 +80,40 @@ def _gpi_names() -> dict[str, Any]:
     return {name: getattr(interface, name) for name in names}
 
 
-def _other_sessions() -> list[str]:
-    from GangaCore.Core.GangaRepository import getRegistry
-
-    return list(getRegistry("jobs").repository.get_other_sessions())
-
-
 def _start_monitoring() -> None:
+    """Monitoring on, and this session linked to the others on the gangadir: every kernel on a gangadir monitors
+    the jobs it holds and follows the others' (docs/shared-gangadir.rst)."""
     from GangaCore.Core import monitoring_component
     from GangaCore.Core.InternalServices.Coordinator import enableMonitoringService
 
     if monitoring_component is None or monitoring_component.enabled:
         return
-    others = _other_sessions()
-    if others and _release_jobs_browser_helper():  # it started while this kernel did: it hands over now
-        others = _other_sessions()
-    if others:
-        notify(
-            "another Ganga session is using this gangadir, so monitoring is off in this notebook: jobs submit, "
-            "but their status will not update here. Other sessions: " + "; ".join(others),
-            "Fix: close the other session and run enableMonitoring(), or give this notebook its own gangadir "
-            "([Configuration] gangadir in ~/.gangarc).",
-        )
-        return
     enableMonitoringService()
     from ..Session.service import start_service
 
-    start_service("kernel")  # the Jobs browser shows this session's status changes and sends its actions here
+    if start_service("kernel") is not None:
+        _tell_about_the_gangadir()
+
+
+def _tell_about_the_gangadir() -> None:
+    """What on the shared gangadir this notebook cannot use, and what to do about it (in the loading cell)."""
+    from ..Core.protocol import unreadable_registrations
+    from ..Session import ganga_locks, sharing
+
+    for path, why in unreadable_registrations(sharing.ganga_location()):
+        notify(
+            f"GangaJupyter ignored {path}: it is not a session registration ({why}).",
+            "Fix: delete the file; GangaJupyter sessions write their own registrations, and none needs this one.",
+        )
+    for session, ids in sharing.unreachable_holders().items():
+        shown = ", ".join(map(str, ids[:10])) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        notify(
+            f"Jobs {shown} are held by a Ganga session that this notebook cannot reach "
+            f"({ganga_locks.describe(session)}): a ganga session without GangaJupyter, an older GangaJupyter, or a "
+            "session on another host. This notebook shows them, but only that session monitors and changes them.",
+            "Fix: work with them in that session, or close it; its jobs then move to this notebook "
+            f"{ganga_locks.when_free(session)}.",
+        )
 
 
 def activate(shell: Any | None = None) -> None:
@@ -143,6 +163,15 @@ def load_extension(ipython: Any) -> None:
             from . import ganga_log
 
             ganga_log.install(ipython, in_cell=True)  # Ganga's start-up lines belong to no cell either
+        problem = _unwritable_gangadir()
+        if problem:
+            notify(
+                f"Ganga cannot start: the gangadir {problem}, and Ganga writes its jobs and locks there.",
+                "Fix: make the gangadir writable for you (a read-only mount must be remounted read-write), or give "
+                "Ganga a writable one ([Configuration] gangadir in ~/.gangarc), then restart the kernel.",
+                level="error",
+            )
+            return
         try:
             _start_ganga()
         except Exception as err:  # a failed start is told in the cell, not as a traceback

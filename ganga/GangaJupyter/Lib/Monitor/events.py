@@ -19,12 +19,24 @@ logger = getLogger()
 
 
 class EventBatch(dict[str, tuple[str, float]]):
-    """``fqid -> (status, time the change was seen)`` for the status changes, and :attr:`records`: the fqids whose
-    scheduler record changed. A batch may hold records and no status change."""
+    """``fqid -> (status, time the change was seen)`` for the status changes, :attr:`records`: the fqids whose
+    scheduler record changed, and :attr:`foreign`: the fqids whose change another Ganga session on this gangadir
+    made (it holds the job; this session read the change from its journal). A batch may hold records and no
+    status change."""
 
-    def __init__(self, statuses: dict[str, tuple[str, float]] | None = None, records: Iterable[str] = ()):
+    def __init__(
+        self,
+        statuses: dict[str, tuple[str, float]] | None = None,
+        records: Iterable[str] = (),
+        foreign: Iterable[str] = (),
+    ):
         super().__init__(statuses or {})
         self.records: frozenset[str] = frozenset(records)
+        self.foreign: frozenset[str] = frozenset(foreign)
+
+    def local(self) -> dict[str, tuple[str, float]]:
+        """The status changes this session made."""
+        return {fqid: change for fqid, change in self.items() if fqid not in self.foreign}
 
 
 Subscriber = Callable[[EventBatch], None]
@@ -35,6 +47,7 @@ class StatusEvents:
         self.window = window
         self._pending: dict[str, tuple[str, float]] = {}
         self._pending_records: set[str] = set()
+        self._pending_foreign: set[str] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._subscribers: dict[int, Subscriber] = {}
@@ -48,6 +61,17 @@ class StatusEvents:
         """Record a status change (any thread; returns at once)."""
         with self._lock:
             self._pending[fqid] = (status, time.time())
+            self._pending_foreign.discard(fqid)
+            self.published += 1
+        self._wake.set()
+
+    def publish_foreign(self, fqid: str, status: str, when: float) -> None:
+        """Record a status change another session made, at ``when`` (its time), read from its journal."""
+        with self._lock:
+            if fqid in self._pending and fqid not in self._pending_foreign:
+                return  # this session's own change of the job is newer news
+            self._pending[fqid] = (status, when)
+            self._pending_foreign.add(fqid)
             self.published += 1
         self._wake.set()
 
@@ -88,8 +112,8 @@ class StatusEvents:
                 self._wake.clear()
                 if not self._pending and not self._pending_records:
                     continue
-                batch = EventBatch(self._pending, self._pending_records)
-                self._pending, self._pending_records = {}, set()
+                batch = EventBatch(self._pending, self._pending_records, self._pending_foreign)
+                self._pending, self._pending_records, self._pending_foreign = {}, set(), set()
                 subscribers = list(self._subscribers.values())
             started = time.thread_time()
             self.delivered_batches += 1

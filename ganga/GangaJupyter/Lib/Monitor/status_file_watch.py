@@ -79,7 +79,7 @@ class StatusFileWatch(FileSystemEventHandler):
     # ------------------------------------------------------------- which jobs
     def on_status_batch(self, batch: EventBatch) -> None:
         started: set[str] = set()
-        for fqid, (status, _) in batch.items():
+        for fqid, (status, _) in batch.local().items():  # another session watches the jobs it holds
             if status in AT_BACKEND:
                 started.add(fqid.split(".")[0])
             elif status in UNWATCHED and "." not in fqid:

@@ -14,6 +14,12 @@ _lock = threading.Lock()
 _held: dict[str, bool] = {}  # fqid of a job being updated -> another update asked for it meanwhile
 
 
+def _held_here(job: Any) -> bool:
+    """Whether this session holds the job's lock: a job another session holds is that session's to update."""
+    root = job._getRoot()
+    return bool(getattr(root, "_registry_locked", False)) or root._registry is None
+
+
 def _claim(jobs: list[Any]) -> list[Any]:
     """The jobs of ``jobs`` no other update holds, now held by the caller; the others are marked to read again."""
     mine = []
@@ -49,7 +55,8 @@ def _release(jobs: list[Any]) -> None:
 def one_update_per_job(update: Callable[[list[Any]], Any]) -> Callable[[list[Any]], Any]:
     """``update(jobs)`` (a backend's ``updateMonitoringInformation``, sync or async) under this rule:
     a job another update holds is left to it, and that update reads it once more when it ends (a status-file
-    change must not be lost to a read made just before it); a job no longer submitted or running is not updated."""
+    change must not be lost to a read made just before it); a job no longer submitted or running, or that another
+    Ganga session on the gangadir holds, is not updated."""
     if asyncio.iscoroutinefunction(update):
 
         @functools.wraps(update)
@@ -57,7 +64,7 @@ def one_update_per_job(update: Callable[[list[Any]], Any]) -> Callable[[list[Any
             todo = _claim(jobs)
             try:
                 while todo:
-                    active = [job for job in todo if job.status in AT_BACKEND]
+                    active = [job for job in todo if job.status in AT_BACKEND and _held_here(job)]
                     if active:
                         await update(active)
                     todo = _next_round(todo)
@@ -71,7 +78,7 @@ def one_update_per_job(update: Callable[[list[Any]], Any]) -> Callable[[list[Any
             todo = _claim(jobs)
             try:
                 while todo:
-                    active = [job for job in todo if job.status in AT_BACKEND]
+                    active = [job for job in todo if job.status in AT_BACKEND and _held_here(job)]
                     if active:
                         update(active)
                     todo = _next_round(todo)

@@ -26,7 +26,8 @@ from typing import Any, Callable, Iterable
 
 from ..Backends import backend_name
 from ..Core.location import GangaLocation
-from ..Core.protocol import JOURNAL_SUFFIX, parse_journal_line, sessions_folder
+from ..Core.journals import JournalFollower
+from ..Core.protocol import sessions_folder
 from ..Core.statuses import ACTIVE, STATUS_ORDER, ordered_counts
 from ..Core.text import shorten
 
@@ -37,8 +38,6 @@ MAX_DATA_BYTES = 16 * 1024 * 1024
 MAX_PICKLE_BYTES = 64 * 1024 * 1024
 #: Characters of a name or comment kept in memory, for the filter and the sort (rows show fewer, see ``shorten``).
 STORED_TEXT = 4096
-#: Bytes of a journal read at once: a longer line is skipped, so a broken journal cannot fill the server's memory.
-JOURNAL_CHUNK = 8 * 1024 * 1024
 
 #: The backend's fields read from a job's ``data``: where it ran, how it ended, and the accounting figures a backend
 #: keeps in fields of its own (seconds, MB), for the pictures (:mod:`.runs`).
@@ -275,47 +274,19 @@ SORT_KEYS: dict[str, Callable[[JobSummary], Any]] = {
 
 
 class Journal:
-    """The status changes GangaJupyter sessions append to ``<gangadir>/jupyter/sessions/*.events``."""
+    """The status changes GangaJupyter sessions append to ``<gangadir>/jupyter/sessions/*.events``: the latest of
+    each job, overlaid on the repository files."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self._offsets: dict[Path, tuple[int, int]] = {}  # path -> (inode, bytes read)
+        self.follower = JournalFollower(folder)
         self.latest: dict[str, tuple[str, float]] = {}  # fqid -> (status, time)
 
     def read(self, paths: Iterable[Path] | None = None) -> set[int]:
         """Read what was appended since the last call; returns the ids of the master jobs concerned. Lines that
         are not a valid batch, and changes that are not ``fqid: [status, time]``, are skipped."""
-        if paths is None:
-            try:
-                paths = list(self.folder.glob(f"*{JOURNAL_SUFFIX}"))
-            except OSError:
-                return set()
-        touched: set[int] = set()
-        for path in paths:
-            inode, offset = self._offsets.get(path, (0, 0))
-            try:
-                with path.open("rb") as handle:
-                    stat = os.fstat(handle.fileno())
-                    if stat.st_ino != inode or stat.st_size < offset:  # the session compacted its journal
-                        offset = 0
-                    handle.seek(offset)
-                    while data := handle.read(JOURNAL_CHUNK):
-                        end = data.rfind(b"\n") + 1  # a line being written is read next time
-                        if not end and len(data) < JOURNAL_CHUNK:
-                            break
-                        offset += end or len(data)  # no newline in a whole chunk: part of an overlong line, skipped
-                        handle.seek(offset)
-                        for line in data[:end].splitlines():
-                            touched |= self._take(line)
-            except OSError:
-                self._offsets.pop(path, None)
-                continue
-            self._offsets[path] = (stat.st_ino, offset)
-        return touched
-
-    def _take(self, line: bytes) -> set[int]:
         touched = set()
-        for fqid, (status, when) in parse_journal_line(line).items():
+        for fqid, (status, when) in self.follower.read(paths).items():
             known = self.latest.get(fqid)
             if known is None or when >= known[1]:
                 self.latest[fqid] = (status, when)
@@ -331,7 +302,7 @@ class Journal:
     def remove(self, path: Path) -> None:
         """Delete the journal of a session that ended without cleaning up."""
         path.unlink(missing_ok=True)
-        self._offsets.pop(path, None)
+        self.follower.forget(path)
 
     def apply(self, job: JobSummary) -> JobSummary:
         """``job`` with the journal's newer statuses (of the job and of its subjobs) applied. A status older than

@@ -33,7 +33,6 @@ def _active_jobs() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--idle", type=float, default=300.0, help="seconds without requests before ending (no job active)")
-    parser.add_argument("--wait-for-others", type=float, default=10.0, help="seconds to wait for a closing session")
     args = parser.parse_args(argv)
 
     from GangaCore.Utility.Config import getConfig
@@ -42,18 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     if "GangaJupyter" not in configured:
         getConfig("Configuration").setSessionValue("RUNTIME_PATH", ":".join(configured + ["GangaJupyter"]))
     import ganga.ganga  # noqa: F401  (Ganga's bootstrap, in library mode)
-    from GangaCore.Core.GangaRepository import getRegistry
     from GangaCore.Core.InternalServices.Coordinator import enableMonitoringService
 
-    repository = getRegistry("jobs").repository
-    deadline = time.monotonic() + args.wait_for_others
-    while repository.get_other_sessions() and time.monotonic() < deadline:
-        time.sleep(0.2)  # a kernel that just ended may still be flushing; its locks go with it
-    others = repository.get_other_sessions()
-    if others:  # a session without GangaJupyter (the ganga command) owns the gangadir: act there, not here
-        print(f"{HELPER_SAYS} another Ganga session holds this gangadir; act in it or close it: {'; '.join(others)}", flush=True)
-        return 3
-    enableMonitoringService()
+    enableMonitoringService()  # it monitors the jobs no live session holds, beside any other session
     service = start_service("helper")
     if service is None:
         return 1

@@ -1,15 +1,17 @@
-"""The Ganga session's side of the Jobs browser: it registers (and beats), journals its status changes, and
-carries out the server's requests on a worker thread of its own (never in the user's namespace). The files and
-their formats are :mod:`..Core.protocol`'s; Ganga is imported only where a request needs it, so the service's
-file handling runs (and is tested) without a Ganga bootstrap.
+"""The Ganga session's side of the gangadir it shares: it registers (and beats), writes its status changes to disk
+and journals them, and carries out the requests of the Jobs browser and of the other sessions on a worker thread of
+its own (never in the user's namespace). The files and their formats are :mod:`..Core.protocol`'s; Ganga is
+imported only where a request needs it, so the service's file handling runs (and is tested) without a Ganga
+bootstrap.
 """
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from ..Core.actions import ActionResult
 from ..Core.files import write_atomic
@@ -17,8 +19,10 @@ from ..Core.location import GangaLocation
 from ..Core.protocol import (
     BEAT,
     HOST,
+    JOB_CALLS,
     JOURNAL_KEEP,
     JOURNAL_LIMIT,
+    PROTOCOL,
     RELEASE,
     Request,
     SessionInfo,
@@ -34,17 +38,26 @@ from ..Core.protocol import (
 )
 
 
-class SessionService:
-    """Serves the Jobs browser from inside the Ganga session that owns the gangadir."""
+Flush = Callable[[Iterable[str]], None]
 
-    def __init__(self, location: GangaLocation, role: str):
+
+class SessionService:
+    """A Ganga session's link to the others on its gangadir and to the Jobs browser. ``flush(fqids)`` writes the
+    jobs of a batch of this session's changes to disk before they are journaled, so a reader of the journal finds
+    them on disk."""
+
+    def __init__(self, location: GangaLocation, role: str, flush: Flush | None = None):
         self.location = location
-        self.info = SessionInfo(sid=new_session_id(), pid=os.getpid(), host=HOST, role=role, started=time.time())
+        self.info = SessionInfo(
+            sid=new_session_id(), pid=os.getpid(), host=HOST, role=role, started=time.time(), protocol=PROTOCOL
+        )
         self.sid = self.info.sid
         self.journal_path = journal_path(location, self.sid)
         self.last_request = time.monotonic()
         self.released = threading.Event()
         self._latest: dict[str, tuple[str, float]] = {}
+        self._flush = flush
+        self._changes: queue.SimpleQueue[dict[str, tuple[str, float]]] = queue.SimpleQueue()
         self._journal_lock = threading.Lock()
         self._wake = threading.Event()
         self._token: int | None = None
@@ -63,6 +76,7 @@ class SessionService:
         self.beat()
         threading.Thread(target=self._serve, name="GangaJupyter-browser-requests", daemon=True).start()
         threading.Thread(target=self._heartbeat, name="GangaJupyter-browser-heartbeat", daemon=True).start()
+        threading.Thread(target=self._persist, name="GangaJupyter-persist", daemon=True).start()
 
     def beat(self) -> None:
         """Write (again) this session's registration: its mtime is the heartbeat readers check."""
@@ -110,9 +124,33 @@ class SessionService:
         self._observer.start()
 
     # ----------------------------------------------------------------- status journal
-    def _on_batch(self, batch: dict[str, tuple[str, float]]) -> None:
-        """Append a batch of the event stream to the journal (on the stream's dispatcher thread). A batch with
-        only scheduler-record changes has no status to journal."""
+    def _on_batch(self, batch: Any) -> None:
+        """Hand this session's own changes of a batch of the event stream (an ``EventBatch``) to the persisting
+        thread, so the views' dispatcher never waits for the disk. A batch with only scheduler-record changes, or
+        only other sessions' changes, has nothing to persist."""
+        local = batch.local() if hasattr(batch, "local") else dict(batch)
+        if local:
+            self._changes.put(local)
+
+    def _persist(self) -> None:
+        """Write each batch of changes to disk (``flush``), then journal it: a journal line is never ahead of the
+        repository files."""
+        while not self.released.is_set():
+            try:
+                batch = self._changes.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            while not self._changes.empty():  # a backlog is written once
+                batch.update(self._changes.get())
+            if self._flush is not None:
+                try:
+                    self._flush(batch)
+                except Exception as err:
+                    self._warn(f"GangaJupyter: could not write job changes to disk: {err}")
+            self.journal(batch)
+
+    def journal(self, batch: dict[str, tuple[str, float]]) -> None:
+        """Append ``batch`` to this session's journal (compacted when it has grown past ``JOURNAL_LIMIT``)."""
         if not batch:
             return
         with self._journal_lock:
@@ -174,39 +212,44 @@ class SessionService:
             write_reply(self.location, request.rid, ActionResult.success("released"))
             self.released.set()
             return True
-        from .actions import perform
+        from .actions import call, perform
 
-        write_reply(self.location, request.rid, perform(request.action, request.job))
+        answer = call if request.action in JOB_CALLS else perform
+        write_reply(self.location, request.rid, answer(request.action, request.job))
         return False
 
 
 _service: SessionService | None = None
-
-
-def ganga_location() -> GangaLocation:
-    """The location of the repository of the Ganga session running in this process."""
-    from GangaCore.Utility.Config import getConfig
-    from GangaCore.Utility.files import expandfilename
-
-    config = getConfig("Configuration")
-    return GangaLocation(gangadir=Path(expandfilename(config["gangadir"], True)).resolve(), user=config["user"])
+_peers: Any = None
 
 
 def start_service(role: str = "kernel") -> SessionService | None:
-    """Serve the Jobs browser from this Ganga session (once per process); only the session that monitors may."""
-    global _service
+    """Link this Ganga session to the others on its gangadir and to the Jobs browser (once per process)."""
+    global _service, _peers
     if _service is not None:
         return _service
     from GangaCore.Utility.logging import getLogger
 
+    from . import sharing
+
     try:
-        service = SessionService(ganga_location(), role)
+        service = SessionService(sharing.ganga_location(), role, flush=sharing.flush_jobs)
         service.start()
-    except Exception as err:  # the notebook keeps working without the browser's link
-        getLogger().warning("GangaJupyter: the Jobs browser cannot reach this session: %s", err)
+        peers = sharing.PeerWatch(service.location, service.journal_path)
+        peers.start()
+    except Exception as err:  # the notebook keeps working on its own jobs
+        getLogger().warning(
+            "GangaJupyter: this session cannot share its gangadir with other notebooks and the Jobs browser: %s", err
+        )
         return None
     import atexit
 
     atexit.register(service.stop)
-    _service = service
+    atexit.register(peers.stop)
+    _service, _peers = service, peers
     return service
+
+
+def running_service() -> SessionService | None:
+    """The service of this process, once started."""
+    return _service

@@ -2,6 +2,10 @@
 // job_view.css (the widget's _css). Clicks set `request`; the kernel answers in `reply`. Until it does, the view
 // says the request is waiting. A subjob's link in the card (the slowest subjobs) asks for that subjob's card, which
 // the kernel puts in `detail` (escaped like the card), shown below the view until closed.
+//
+// A view follows its job through the kernel that displayed it, over that kernel's widget comm. When that kernel is
+// gone (restarted, shut down, died, or never there: a notebook reopened with its saved widget state), the view
+// keeps its last card, drops its buttons and says so: a click would reach no kernel and nothing would happen.
 function el(tag, attrs = {}, text = "") {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -11,6 +15,40 @@ function el(tag, attrs = {}, text = "") {
 const LABELS = { kill: "Kill", resubmit: "Resubmit", stdout: "Peek stdout", stderr: "Peek stderr", remove: "Remove" };
 const TITLES = { resubmit: "Resubmit the failed or killed subjobs (or the job itself when it is not split)" };
 const SUBJOB_LINK = "#gangajupyter-subjob="; // live.py's SUBJOB_LINK
+// The class ipywidgets puts on the view's element while its model has no live comm (`comm_live` false): after a
+// restart or an automatic restart (the widget manager's disconnect on "restarting"), and for a model made from saved
+// widget state. anywidget's model proxy has no `comm_live`; it passes `comm_live_update` on like any event.
+const DISCONNECTED = "jupyter-widgets-disconnected";
+
+/** The line that displays the view's job again in a new kernel: `jobs(3)`, `jobs(3).subjobs(1)`; "" for slices. */
+function again(card) {
+  const job = card.querySelector(".gj-job[data-fqid]");
+  if (!job || !/^\d+(\.\d+)*$/.test(job.dataset.fqid)) return "";
+  const [top, ...subs] = job.dataset.fqid.split(".");
+  return `jobs(${top})${subs.map((s) => `.subjobs(${s})`).join("")}`;
+}
+
+/** Calls `stop(reason)` once the kernel behind the view is gone; returns what undoes the watch. ipywidgets says
+ * nothing to the model when a kernel is shut down or replaced (its comms are disposed silently): the kernel
+ * connection's own signals say so. */
+function watchKernel(model, view, stop) {
+  if (view.classList.contains(DISCONNECTED)) stop("its kernel is gone");
+  const onLive = () => { if (view.classList.contains(DISCONNECTED)) stop("its kernel restarted"); };
+  model.on("comm_live_update", onLive);
+  const kernel = model.widget_manager && model.widget_manager.kernel; // a Lumino KernelConnection, where there is one
+  const onStatus = (_, status) => {
+    if (status === "restarting" || status === "autorestarting") stop("its kernel restarted");
+    else if (status === "dead") stop("its kernel stopped");
+  };
+  const onDisposed = () => stop("its kernel stopped");
+  if (kernel && kernel.statusChanged) kernel.statusChanged.connect(onStatus);
+  if (kernel && kernel.disposed) kernel.disposed.connect(onDisposed);
+  return () => {
+    model.off("comm_live_update", onLive);
+    if (kernel && kernel.statusChanged) kernel.statusChanged.disconnect(onStatus);
+    if (kernel && kernel.disposed) kernel.disposed.disconnect(onDisposed);
+  };
+}
 
 function render({ model, el: root }) {
   root.classList.add("gj-live");
@@ -27,12 +65,14 @@ function render({ model, el: root }) {
   root.append(card, bar, message, peek, detail);
   let waiting = null;
   let counter = 0;
+  let stopped = false; // the kernel behind the view is gone: nothing is sent, no buttons are drawn
 
   const showMessage = (text, level) => {
     message.textContent = text;
     message.className = `gj-message gj-level-${level}`;
   };
   const send = (request, label) => {
+    if (stopped) return;
     counter += 1;
     model.set("request", { ...request, id: `${Date.now()}-${counter}` });
     model.save_changes();
@@ -44,6 +84,7 @@ function render({ model, el: root }) {
   const drawCard = () => { card.innerHTML = model.get("html"); };
   const drawActions = () => {
     bar.replaceChildren();
+    if (stopped) return;
     for (const action of model.get("actions")) {
       const button = el("button", { class: `gj-action gj-action-${action}`, title: TITLES[action] || "" }, LABELS[action] || action);
       button.addEventListener("click", () => send({ action }, LABELS[action] || action));
@@ -91,7 +132,10 @@ function render({ model, el: root }) {
     const fqid = link.getAttribute("href").slice(SUBJOB_LINK.length);
     send({ action: "subjob", fqid }, `Subjob ${fqid}`);
   });
-  closeDetail.addEventListener("click", () => { model.set("detail", ""); model.save_changes(); }); // asked again: shown again
+  closeDetail.addEventListener("click", () => { // asked again: shown again
+    model.set("detail", "");
+    if (!stopped) model.save_changes(); // no kernel to tell
+  });
 
   drawCard(); drawActions(); drawReply(); drawPeek(); drawDetail();
   model.on("change:html", drawCard);
@@ -100,6 +144,17 @@ function render({ model, el: root }) {
   model.on("change:peek", drawPeek);
   model.on("change:detail", drawDetail);
   model.on("change:notice", notify);
-  return () => clearTimeout(waiting);
+  const stop = (reason) => {
+    if (stopped) return;
+    stopped = true;
+    clearTimeout(waiting);
+    root.classList.add("gj-stopped");
+    drawActions();
+    const line = again(card);
+    showMessage(`Stopped following: ${reason}. Run the cell again${line ? `, or ${line},` : ""} to follow the job${
+      line ? "" : "s"}.`, "stopped");
+  };
+  const unwatch = watchKernel(model, root, stop);
+  return () => { clearTimeout(waiting); unwatch(); };
 }
 export default { render };

@@ -387,9 +387,9 @@ def test_kernel_and_browser_act_at_once_then_hand_over(tmp_path: Path, kernel_fa
         server.close()
 
 
-def test_a_gangadir_held_by_ganga_without_gangajupyter_is_explained(tmp_path: Path) -> None:
-    """The ``ganga`` command (no GangaJupyter) holds the gangadir: the browser reads it, and an action says where
-    to act instead of stealing the session's jobs."""
+def test_a_job_held_by_ganga_without_gangajupyter_is_explained(tmp_path: Path) -> None:
+    """The ``ganga`` command (no GangaJupyter) holds a job: the browser reads it, and an action on it says where
+    to act instead of stealing the session's job; the helper session that carries the request stays, once."""
     server = Server(tmp_path, "server")
     holder = subprocess.Popen(
         [sys.executable, "-c", "import ganga.ganga, sys; from ganga import *\n"
@@ -405,16 +405,18 @@ def test_a_gangadir_held_by_ganga_without_gangajupyter_is_explained(tmp_path: Pa
         assert server.row(job_id) is not None
         code, reply = server.api(f"jobs/{job_id}/kill", "POST")
         assert code == 200 and not reply["ok"]
-        assert "another Ganga session holds this gangadir; act in it or close it" in reply["message"], reply
-        assert server.api("status")[1]["sessions"] == []
-        # The page open on its active job does not start a helper again and again.
+        assert "belongs to a Ganga session that GangaJupyter cannot reach" in reply["message"], reply
+        assert f"pid {holder.pid}" in reply["message"], reply
+        assert [s["role"] for s in server.api("status")[1]["sessions"]] == ["helper"]
+        # The page open on the active job keeps that one helper: none is started again and again.
         with urllib.request.urlopen(f"{server.url}/gangajupyter/api/events?token={TOKEN}", timeout=60) as events:
             assert events.readline().startswith(b"event: change")
             for _ in range(3):  # what the page would POST if the stream asked it to
                 assert server.api("monitor", "POST")[1]["message"] == "nothing to start"
             time.sleep(20)  # longer than the page's 15 s keep-alive, when it looks again
         log = (Path(server.env["HOME"]) / "gangadir" / "jupyter" / "helper.log").read_text()
-        assert log.count("another Ganga session holds this gangadir") == 1, log[-3000:]
+        assert log.count("serving the Jobs browser") == 1, log[-3000:]
+        assert server.row(job_id)["status"] in ("new", "submitted", "running")  # not killed: as plain Ganga flushed it
     finally:
         holder.communicate("", timeout=60)
         server.close()

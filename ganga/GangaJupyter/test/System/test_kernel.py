@@ -74,26 +74,32 @@ def test_load_ext_after_ganga_started_without_it_says_how_to_fix(tmp_path):
     assert 'class="gangajupyter gj-slice"' in html(nb.cells[2])  # display still works
 
 
-def test_gangadir_used_by_another_session_turns_monitoring_off_with_a_notice(tmp_path):
+def test_a_ganga_session_without_gangajupyter_on_the_gangadir_is_explained_and_monitoring_stays_on(tmp_path):
+    """The ``ganga`` command (no GangaJupyter) holds a job of the gangadir: the notebook monitors its own jobs, shows
+    that one, and says who holds it and what to do (docs/shared-gangadir.rst)."""
     env = ganga_home(tmp_path, False)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import ganga.ganga, sys, time; print('ready', flush=True); time.sleep(120)"],
+        [sys.executable, "-c", "import ganga.ganga, sys, time; from ganga import *\n"
+         "j = Job(name='held', application=Executable(exe='/bin/sleep', args=['120']), backend=Local())\n"
+         "j.submit(); print('ready', flush=True); time.sleep(120)"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-    )
+    )  # fmt: skip
     try:
         started = any(line.strip() == "ready" for line in iter(holder.stdout.readline, ""))
         assert started, "the other Ganga session did not start"
-        nb = execute(notebook("%load_ext GangaJupyter", STATE_PROBE), env, tmp_path)
+        nb = execute(notebook("%load_ext GangaJupyter", STATE_PROBE, "print([j.id for j in jobs])"), env, tmp_path)
     finally:
         holder.kill()
         holder.wait()
     notice = text(nb.cells[0])
-    assert "another Ganga session is using this gangadir" in notice and "enableMonitoring()" in notice
-    assert "monitoring False" in text(nb.cells[1])
-    assert "Traceback" not in notice
+    assert "Jobs 0 are held by a Ganga session that this notebook cannot reach" in notice, notice
+    assert f"pid {holder.pid}" in notice and "Fix:" in notice
+    assert "Multiple Ganga sessions" not in notice and "Traceback" not in notice
+    assert "monitoring True" in text(nb.cells[1])
+    assert text(nb.cells[2]).strip() == "[0]"  # its name is on disk only at its 30 s flush: plain Ganga
 
 
 def test_python_c_with_runtime_path_loads_without_warning(tmp_path):

@@ -68,7 +68,7 @@ def test_job_submit_wrappers_nest_in_their_fixed_order():
     while function is not None:
         names.append(function.__code__.co_name)  # functools.wraps gives every wrapper Ganga's __name__
         function = getattr(function, "__wrapped__", None)
-    assert names == ["submit_saying_why", "tracked_submit", "holding_submit", "submit"]
+    assert names == ["submit_saying_why", "tracked_submit", "holding_submit", "submit_and_flush", "submit"]
 
 
 # ------------------------------------------------------------------------------------------------ the checks

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -23,6 +24,7 @@ from GangaJupyter.Lib.Core.location import GangaLocation, LocationError
 from GangaJupyter.Lib.Server.repository import Journal
 from GangaJupyter.Lib.Session import actions as session_actions
 from GangaJupyter.Lib.Session.service import SessionService
+from GangaJupyter.testlib.waiting import wait_until
 
 BOUNDED = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -180,16 +182,32 @@ def test_a_journal_line_keeps_only_the_changes_that_are_changes() -> None:
     assert protocol.parse_journal_line(b"[]") == protocol.parse_journal_line(b"\xff") == {}
 
 
-def test_the_server_reads_the_journal_the_session_writes(tmp_path: Path) -> None:
+def test_the_session_writes_its_changes_to_disk_before_it_journals_them(tmp_path: Path) -> None:
+    """Its own changes only (another session journals its own), each on disk before its journal line, so a reader
+    of the journal finds the job on disk as the line says; and the server reads what it wrote."""
+    from GangaJupyter.Lib.Monitor.events import EventBatch
+
     loc = location(tmp_path)
-    worker = SessionService(loc, "kernel")
+    flushed: list[tuple[list[str], int]] = []
+
+    def flush(fqids) -> None:
+        flushed.append((sorted(fqids), worker.journal_path.read_text().count("\n")))
+
+    worker = SessionService(loc, "kernel", flush=flush)
     protocol.jupyter_folder(loc, "sessions")
     worker.journal_path.touch()  # as start() does
+    persisting = threading.Thread(target=worker._persist, daemon=True)
+    persisting.start()
     now = time.time()
-    worker._on_batch({"7": ("running", now), "7.0": ("running", now)})
-    worker._on_batch({})  # a batch of scheduler-record changes only: nothing to journal
-    worker._on_batch({"7.0": ("completed", now + 1)})
-    assert worker.journal_path.read_text().count("\n") == 2
+    worker._on_batch(EventBatch({"7": ("running", now), "8": ("running", now)}, foreign={"8"}))
+    assert wait_until(lambda: worker.journal_path.read_text().count("\n") == 1, timeout=5)
+    worker._on_batch(EventBatch({}, records={"7"}))  # scheduler-record changes only: nothing to write
+    worker._on_batch(EventBatch({"8": ("completed", now + 1)}, foreign={"8"}))  # another session's news only
+    worker._on_batch(EventBatch({"7.0": ("completed", now + 1)}))
+    assert wait_until(lambda: worker.journal_path.read_text().count("\n") == 2, timeout=5)
+    worker.released.set()
+    persisting.join(timeout=5)
+    assert flushed == [(["7"], 0), (["7.0"], 1)]
     journal = Journal(protocol.sessions_folder(loc))
     assert journal.read() == {7}
     assert journal.latest == {"7": ("running", now), "7.0": ("completed", now + 1)}

@@ -13,11 +13,18 @@ from GangaJupyter.Lib.Monitor.update_guard import one_update_per_job
 
 
 class FakeJob:
-    def __init__(self, fqid: str, status: str = "running", master: "FakeJob | None" = None) -> None:
+    """A job as the guard sees it: its id, status, master, and whether this session holds its lock (Ganga's
+    ``_registry_locked`` on the root job; a job in a registry that another session holds has it False)."""
+
+    def __init__(self, fqid: str, status: str = "running", master: "FakeJob | None" = None, held: bool = True) -> None:
         self.fqid, self.status, self.master = fqid, status, master
+        self._registry_locked, self._registry = held, object()
 
     def getFQID(self, separator: str) -> str:
         return self.fqid
+
+    def _getRoot(self) -> "FakeJob":
+        return self.master._getRoot() if self.master is not None else self
 
 
 def test_submit_in_progress_until_submit_returns_then_the_callbacks_run():
@@ -103,3 +110,12 @@ def test_async_updates_of_one_job_never_overlap():
 
     asyncio.run(at_once())
     assert calls == ["10", "10"]  # the first read, and one more for the callers that found it held
+
+
+def test_a_job_another_session_holds_is_left_to_it():
+    """Several sessions on one gangadir: only the session holding a job's lock updates it."""
+    updated: list[str] = []
+    ours, theirs = FakeJob("1"), FakeJob("2", held=False)
+    theirs_subjob = FakeJob("2.0", master=theirs)
+    one_update_per_job(lambda jobs: updated.extend(j.fqid for j in jobs))([ours, theirs, theirs_subjob])
+    assert updated == ["1"]

@@ -21,6 +21,7 @@ import pytest
 
 from GangaJupyter.Lib.Core import protocol
 from GangaJupyter.Lib.Core.actions import ActionResult
+from GangaJupyter.Lib.Core.journals import JournalFollower
 from GangaJupyter.Lib.Core.location import GangaLocation
 from GangaJupyter.Lib.Session.service import SessionService
 
@@ -256,6 +257,50 @@ def _planted_temporary_name(tmp_path: Path) -> None:
     assert json.loads((folder / "h.1.aa.json").read_text())["sid"] == "h.1.aa"
 
 
+def _registration_named_in_the_loading_cell(tmp_path: Path) -> None:
+    loc = location(tmp_path)
+    register(loc, "h.1.aa", b"{not json")
+    register(loc, "h.3.cc", registration("h.3.cc", protocol="two"))
+    register(loc, "h.2.bb", registration("h.2.bb"))
+    found = {path.name: why for path, why in protocol.unreadable_registrations(loc)}
+    assert sorted(found) == ["h.1.aa.json", "h.3.cc.json"], found
+    assert "protocol 'two' is not a protocol version" in found["h.3.cc.json"]
+    assert [s.sid for s in protocol.registered_sessions(loc)] == ["h.2.bb"]
+
+
+def _registration_of_an_older_gangajupyter(tmp_path: Path) -> None:
+    loc = location(tmp_path)
+    old = registration("h.4.dd")  # written before registrations had a protocol
+    register(loc, "h.4.dd", old)
+    [session] = protocol.registered_sessions(loc)
+    assert session.protocol == 1 < protocol.PROTOCOL, "an older session would be sent calls it cannot take"
+
+
+def _journal_symlink_of_another_session(tmp_path: Path) -> None:
+    loc = location(tmp_path)
+    folder = protocol.jupyter_folder(loc, "sessions")
+    secret = tmp_path / "elsewhere.events"
+    secret.write_text(protocol.journal_line({"1": ("completed", 1.0)}))
+    (folder / "h.5.ee.events").symlink_to(secret)
+    own = folder / "h.6.ff.events"
+    own.write_text(protocol.journal_line({"2": ("running", 1.0)}))
+    follower = JournalFollower(folder, skip=own)
+    assert follower.read() == {}, "a journal that is a symbolic link was followed, or this session's own was read"
+
+
+def _journal_followed_from_where_it_was(tmp_path: Path) -> None:
+    loc = location(tmp_path)
+    folder = protocol.jupyter_folder(loc, "sessions")
+    journal = folder / "h.7.gg.events"
+    journal.write_text(protocol.journal_line({"1": ("running", 1.0)}))
+    follower = JournalFollower(folder, from_end=True)  # what was there is on disk already
+    with journal.open("a") as appending:
+        appending.write(protocol.journal_line({"1": ("completed", 2.0)}) + '{"changes": {"2": ["run')
+    assert follower.read() == {"1": ("completed", 2.0)}, "a half-written line was read, or old lines again"
+    journal.write_text(protocol.journal_line({"2": ("failed", 3.0)}))  # compacted: shorter, so read again
+    assert follower.read() == {"2": ("failed", 3.0)}
+
+
 HUGE = b'{"sid": "h.1.aa", "pad": "' + b"x" * (2 * protocol.MAX_FILE) + b'"}'
 
 CASES = [
@@ -317,6 +362,16 @@ CASES = [
          "made 0700 (its folders 0700, its files 0600)", _jupyter_world_readable),
     Case("jupyter-folder-other-owner", "folders", "<gangadir>/jupyter owned by another user",
          "refused with a message naming the owner and the fix", _jupyter_other_owner),
+    Case("registration-named-when-loading", "sessions", "registrations that are not JSON, or have protocol 'two'",
+         "ignored, and listed with the reason for the cell that loads GangaJupyter",
+         _registration_named_in_the_loading_cell),
+    Case("registration-older-gangajupyter", "sessions", "a registration without a protocol version",
+         "counted as protocol 1: no call it cannot take is sent to it (the caller is told to restart it)",
+         _registration_of_an_older_gangajupyter),
+    Case("journal-symlink-of-a-peer", "journal", "another session's journal is a symbolic link",
+         "not followed (a session would publish what the link points to)", _journal_symlink_of_another_session),
+    Case("journal-half-written-line", "journal", "a peer's journal ends in a line being written, then is compacted",
+         "the whole lines only, once each; a compacted journal is read again", _journal_followed_from_where_it_was),
     Case("temporary-name-planted-symlink", "folders", "a symbolic link at the temporary name older versions used",
          "not written through: the link's target is untouched", _planted_temporary_name),
 ]

@@ -312,8 +312,8 @@ def _journal_compaction(tmp_path: Path) -> None:
     for n in range(0, 10**6, 2000):
         if service.journal_path.stat().st_size > protocol.JOURNAL_LIMIT:
             break
-        service._on_batch({f"{n + k}": ("completed", old) for k in range(2000)})
-    service._on_batch({"1": ("running", time.time())})
+        service.journal({f"{n + k}": ("completed", old) for k in range(2000)})
+    service.journal({"1": ("running", time.time())})
     assert service.journal_path.stat().st_size < 1000
     assert len(service._latest) == 1
     journal = Journal(protocol.sessions_folder(loc))

@@ -1,0 +1,397 @@
+"""Many Ganga sessions on one gangadir, each first-class: every kernel submits, lists every job and follows it.
+
+Ganga's own locking stays as it is: a session holds (locks) each job it creates or changes, and only the holder
+writes it. On top of that (docs/shared-gangadir.rst):
+
+* the holder writes each change to disk within a second (:func:`flush_jobs`, from the session service) and
+  journals it; every other session reads the journals (:class:`PeerWatch`), reloads the job from disk and tells
+  its own views;
+* a call the user makes on a job another session holds (kill, resubmit, remove) is carried out by the holder
+  (:func:`call_in_holder`), through the same request files the Jobs browser uses;
+* before each scan of Ganga's monitor (:func:`before_scan`), the dead sessions of this host are reaped and their
+  active jobs adopted: reloaded from disk, locked, and brought to their true state.
+
+Everything here runs on Ganga's or GangaJupyter's own threads, or in the call the user made; never in the user's
+namespace from a background thread.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from GangaCore.Core.exceptions import GangaException
+from GangaCore.Utility.logging import getLogger
+
+from ..Core.errors import JobElsewhereError
+from ..Core.journals import JournalFollower
+from ..Core.location import GangaLocation
+from ..Core.protocol import (
+    PROTOCOL,
+    SessionInfo,
+    current_session,
+    registered_sessions,
+    send_request,
+    sessions_folder,
+    take_reply,
+)
+from ..Monitor.status_file_watch import watch_job
+from . import ganga_locks
+
+logger = getLogger()
+
+#: Statuses in which a job needs a monitoring session: the ones Ganga polls, and the ones a submit or a
+#: completion leaves behind when its session dies in the middle.
+NEEDS_MONITORING = ("submitting", "submitted", "running", "completing")
+CALL_TIMEOUT = 120.0  # seconds a call may take in the session that holds the job
+HELD_CACHE = 0.2  # seconds the other sessions' locks are read again at most once
+
+
+class JobHeldElsewhere(GangaException, JobElsewhereError):
+    """Raised through Ganga's interface: Ganga's shell and GangaJupyter's short errors show its message."""
+
+
+_serving = threading.local()
+
+
+class serving_a_call:
+    """While a session makes a call another session asked of it, the call is never sent on (no ping-pong when
+    two sessions disagree on who holds a job: Ganga's own lock error is the answer)."""
+
+    def __enter__(self) -> None:
+        _serving.active = True
+
+    def __exit__(self, *_: Any) -> None:
+        _serving.active = False
+
+
+def may_call_holder() -> bool:
+    return not getattr(_serving, "active", False)
+
+
+def ganga_location() -> GangaLocation:
+    """The location of the repository of the Ganga session running in this process."""
+    from GangaCore.Utility.Config import getConfig
+    from GangaCore.Utility.files import expandfilename
+
+    config = getConfig("Configuration")
+    return GangaLocation(gangadir=Path(expandfilename(config["gangadir"], True)).resolve(), user=config["user"])
+
+
+def _registry() -> Any:
+    from GangaCore.Core.GangaRepository import getRegistry
+
+    return getRegistry("jobs")
+
+
+class _Held:
+    """The other sessions' locks, read at most every ``HELD_CACHE`` seconds."""
+
+    def __init__(self) -> None:
+        self._at = 0.0
+        self._held: dict[int, ganga_locks.GangaSession] = {}
+        self._lock = threading.Lock()
+
+    def get(self, fresh: bool = False) -> dict[int, ganga_locks.GangaSession]:
+        with self._lock:
+            if fresh or time.monotonic() - self._at > HELD_CACHE:
+                self._held = ganga_locks.held_by_others(_registry().repository.sessionlock)
+                self._at = time.monotonic()
+            return self._held
+
+
+held = _Held()
+
+
+def holds(job_id: int) -> bool:
+    """Whether this session holds job ``job_id`` (Ganga's lock): then its memory is the truth."""
+    return job_id in _registry().repository.sessionlock.locked
+
+
+def holder(job: Any) -> ganga_locks.GangaSession | None:
+    """The other live Ganga session that holds ``job`` (any job or subjob), or None (this one, or nobody)."""
+    root = job._getRoot()
+    if getattr(root, "_registry_locked", False) or root._registry is None:
+        return None
+    job_id = root._registry.find(root)
+    return None if holds(job_id) else held.get(fresh=True).get(job_id)
+
+
+# ------------------------------------------------------------------------------------------------ reading
+def reload(job_ids: Iterable[int]) -> None:
+    """Read jobs another session holds again from disk (data if loaded, index otherwise); unknown ids make the
+    index be read again (a job another session made), and a job gone from disk leaves this registry."""
+    registry = _registry()
+    repository = registry.repository
+    unknown = False
+    with registry._flush_lock, registry._read_lock:
+        for job_id in job_ids:
+            if job_id in repository.sessionlock.locked:
+                continue
+            obj = repository.objects.get(job_id)
+            if obj is None or not os.path.exists(repository.get_idxfn(job_id)):
+                unknown = True  # made, or removed, by the session that held it
+                continue
+            try:
+                if repository.isObjectLoaded(obj):
+                    repository.load([job_id])
+                    if hasattr(obj, "_stored_subjobs_proxy"):
+                        obj._stored_subjobs_proxy = None  # Ganga's cached `j.subjobs` holds the old subjobs
+                else:
+                    repository.index_load(job_id)
+            except KeyError:
+                unknown = True  # removed by the session that held it
+            except Exception as err:  # a half-written file of a session that died: the next change reads again
+                logger.debug("GangaJupyter: could not read job %s again: %s", job_id, err)
+        if unknown:
+            repository.update_index()
+
+
+def refresh_index() -> None:
+    """Read the repository's index again: jobs other sessions made appear, removed ones go."""
+    registry = _registry()
+    with registry._flush_lock, registry._read_lock:
+        registry.repository.update_index()
+
+
+# ------------------------------------------------------------------------------------------------ writing
+def flush_jobs(fqids: Iterable[str]) -> None:
+    """Write the jobs (of these jobs and subjobs) this session holds to disk now, not at Ganga's 30 s flush: the
+    job's data, and its index entry, which Ganga otherwise rewrites only at shutdown (other sessions, and Ganga's
+    own start-up, read a job's status from there)."""
+    registry = _registry()
+    repository = registry.repository
+    for job_id in sorted({int(fqid.split(".", 1)[0]) for fqid in fqids if fqid}):
+        obj = repository.objects.get(job_id)
+        if obj is None or job_id not in repository.sessionlock.locked:
+            continue
+        try:
+            with registry._flush_lock:
+                registry._flush([obj])
+                if repository.isObjectLoaded(obj):
+                    repository.index_write(job_id, shutdown=True)
+        except Exception as err:  # the next change flushes again, and Ganga's own flusher runs too
+            logger.debug("GangaJupyter: could not write job %s to disk yet: %s", job_id, err)
+
+
+# ------------------------------------------------------------------------------------------------ taking over
+#: How Ganga derives a split job's status from its subjobs' (``Job.updateMasterJobStatus``): the first found.
+MASTER_ORDER = ("submitting", "submitted", "running", "completing", "failed", "killed", "completed")
+
+
+def recover(job: Any) -> list[str]:
+    """Bring a job whose session died in the middle of a submit, a kill or a completion to a state the monitor
+    can finish: what reached the backend is ``submitted``; what never did is ``new`` (a job: submit it again) or
+    ``failed`` (a subjob, so resubmitting the failed subjobs completes the set); ``completing`` polls again; what
+    the backend shows ended without saying how is ``killed`` (its session was killing it) or ``failed``. The
+    statuses are set as Ganga's monitor sets them after a crash would have to: directly, as what they are, not
+    as transitions. Returns what it changed, to log."""
+    from ..Backends import adapter_for
+
+    changed = []
+
+    def becomes(target: Any, status: str) -> None:
+        if target.status != status:
+            target.status = status
+            changed.append(f"{target.getFQID('.')} -> {status}")
+
+    subjobs = list(job.subjobs)
+    for one in subjobs or [job]:
+        try:
+            adapter = adapter_for(one)
+            if one.status in ("submitting", "submitted") or (one is not job and one.status == "new" and job.status != "new"):
+                if not adapter.went_out(one):
+                    becomes(one, "failed" if one is not job else "new")
+                    continue
+                becomes(one, "submitted")
+            elif one.status == "completing":
+                becomes(one, "running")
+            if one.status in ("submitted", "running"):
+                lost = adapter.lost_status(one)
+                if lost is not None:
+                    becomes(one, lost)
+        except Exception as err:  # one unreadable subjob must not leave the others unrecovered
+            logger.debug("GangaJupyter: could not recover %s: %s", one.getFQID("."), err)
+    if subjobs:
+        statuses = {sj.status for sj in subjobs}
+        becomes(job, next((s for s in MASTER_ORDER if s in statuses), "new"))
+    return changed
+
+
+_adopting = threading.Lock()
+
+
+def adopt_orphans() -> dict[int, ganga_locks.GangaSession]:
+    """Reap this host's dead sessions, and adopt the jobs that need monitoring and that nobody holds: read again
+    from disk, locked, brought to their true state, watched. Returns what other live sessions hold."""
+    from GangaCore.Core.GangaRepository import RegistryLockError
+
+    registry = _registry()
+    repository = registry.repository
+    with _adopting:
+        if ganga_locks.reap_dead_sessions(repository.sessionlock):
+            refresh_index()  # the dead session may have made jobs this session has not seen
+        others = held.get(fresh=True)
+        mine = repository.sessionlock.locked
+        for job_id, obj in list(repository.objects.items()):
+            if job_id in mine or job_id in others:
+                continue
+            loaded = repository.isObjectLoaded(obj)
+            status = obj._data.get("status") if loaded else (obj._index_cache or {}).get("status")
+            if status not in NEEDS_MONITORING:
+                continue
+            reload([job_id])
+            try:
+                registry._load(obj)  # whole, before the lock: Ganga's load checks the index under a lock of its own
+                registry._acquire_session_lock(obj)
+            except RegistryLockError:
+                continue  # another live session adopted it first
+            except Exception as err:  # unreadable now (half written when its session died): the next scan tries again
+                logger.debug("GangaJupyter: could not take over job %s yet: %s", job_id, err)
+                continue
+            changed = recover(obj)
+            if changed:
+                obj._setDirty()
+                logger.info("GangaJupyter: took over job %s from a session that ended: %s", job_id, "; ".join(changed))
+            flush_jobs([str(job_id)])
+            watch_job(obj)  # its status file tells this session at once, as it told the session that died
+        return others
+
+
+def before_scan() -> set[int]:
+    """What a session does before each scan of Ganga's monitor: adopt the orphans, and return the ids other live
+    sessions hold (not to be polled here)."""
+    return set(adopt_orphans())
+
+
+# ------------------------------------------------------------------------------------------------ calls
+def reachable_holder(job: Any, verb: str) -> SessionInfo | None:
+    """The registration of the other live session that holds ``job``, to send it a call; None when this session
+    may make the call itself. Raises :class:`JobHeldElsewhere` saying what to do when the holder cannot take
+    calls (``verb`` is what the user wanted: "kill", ...)."""
+    session = holder(job)
+    if session is None:
+        return None
+    fqid, where = job.getFQID("."), ganga_locks.describe(session)
+    target = next(
+        (s for s in registered_sessions(ganga_location()) if (s.host, s.pid) == (session.host, session.pid)), None
+    )
+    if target is None:
+        kind = "a ganga session without GangaJupyter" if session.host == ganga_locks.GANGA_HOST else "on another host"
+        raise JobHeldElsewhere(
+            f"Job {fqid} belongs to a Ganga session that GangaJupyter cannot reach ({where}; {kind}). "
+            f"{verb.capitalize()} it in that session, or close it: its jobs then move to this notebook "
+            f"{ganga_locks.when_free(session)}."
+        )
+    if target.protocol < PROTOCOL:
+        raise JobHeldElsewhere(
+            f"Job {fqid} belongs to a notebook running an older GangaJupyter ({where}), which cannot take calls from "
+            f"other notebooks. {verb.capitalize()} it in that notebook, or restart that notebook's kernel so both "
+            "run the same GangaJupyter."
+        )
+    return target
+
+
+def call_in_holder(job: Any, call: str) -> None:
+    """Have the session that holds ``job`` make Ganga's ``call`` (``job.kill``, ...) on it, wait for its answer,
+    and read the job again. Raises :class:`JobHeldElsewhere` with what to do when it cannot be done."""
+    location = ganga_location()
+    verb = call.split(".", 1)[1]
+    target = reachable_holder(job, verb)
+    fqid = job.getFQID(".")
+    if target is None:
+        raise JobHeldElsewhere(f"Job {fqid} is no longer held by another session: {verb} it again.")
+    session = holder(job)
+    where = f"pid {target.pid} on {target.host}"
+    rid = send_request(location, target, call, fqid)
+    deadline = time.monotonic() + CALL_TIMEOUT
+    while time.monotonic() < deadline:
+        reply = take_reply(location, rid)
+        if reply is not None:
+            reload([int(fqid.split(".", 1)[0])])
+            if not reply.ok:
+                raise JobHeldElsewhere(reply.message)
+            return
+        if current_session(location, target.sid) is None:
+            free = ganga_locks.when_free(session) if session is not None else "soon"
+            raise JobHeldElsewhere(
+                f"The session that held job {fqid} ({where}) ended before it answered. Its jobs move to a live "
+                f"session {free}: {verb} it again then."
+            )
+        time.sleep(0.02)
+    raise JobHeldElsewhere(f"The session that holds job {fqid} ({where}) did not answer within {CALL_TIMEOUT:.0f} s.")
+
+
+def unreachable_holders() -> dict[ganga_locks.GangaSession, list[int]]:
+    """The live Ganga sessions that hold jobs and that no call can reach (no GangaJupyter registration of this
+    protocol: a ``ganga`` session, an older GangaJupyter, a session on another host that is not beating), with
+    the ids they hold. The dead sessions of this host are reaped first: they hold nothing."""
+    location = ganga_location()
+    ganga_locks.reap_dead_sessions(_registry().repository.sessionlock)
+    reachable = {(s.host, s.pid) for s in registered_sessions(location) if s.protocol >= PROTOCOL}
+    found: dict[ganga_locks.GangaSession, list[int]] = {}
+    for job_id, session in sorted(held.get(fresh=True).items()):
+        if (session.host, session.pid) not in reachable:
+            found.setdefault(session, []).append(job_id)
+    return found
+
+
+# ------------------------------------------------------------------------------------------------ peers
+class PeerWatch:
+    """Follows the other sessions' journals: each change is read from disk and told to this session's views; a
+    dead session of this host has its jobs adopted at once; a job another session made is indexed."""
+
+    def __init__(self, location: GangaLocation, own_journal: Path, interval: float = 0.1):
+        self.interval = interval
+        self.follower = JournalFollower(sessions_folder(location), skip=own_journal, from_end=True)
+        self._sessionlock = _registry().repository.sessionlock
+        self._counter = Path(self._sessionlock.cntfn)
+        self._counter_mtime = self._mtime(self._counter)
+        self._ticks = 0
+        self._index_again = 0.0  # when to read the index once more after a change of the counter
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="GangaJupyter-peer-journals", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception as err:  # a gangadir that went away for a while: read again next time
+                logger.debug("GangaJupyter: could not read the other sessions' journals: %s", err)
+
+    @staticmethod
+    def _mtime(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    def tick(self) -> None:
+        from ..Monitor.events import status_events
+
+        self._ticks += 1
+        if self._ticks % 5 == 0 and ganga_locks.dead_sessions(self._sessionlock)[0]:
+            adopt_orphans()  # a session of this host died: its jobs are monitored here now, not at the next scan
+        changes = self.follower.read()
+        counter = self._mtime(self._counter)
+        if counter != self._counter_mtime:
+            self._counter_mtime = counter
+            refresh_index()  # another session made jobs
+            self._index_again = time.monotonic() + 1.0  # a job made now may not have its files on disk yet
+        elif self._index_again and time.monotonic() > self._index_again:
+            self._index_again = 0.0
+            refresh_index()
+        if not changes:
+            return
+        roots = {int(fqid.split(".", 1)[0]) for fqid in changes}
+        reload(sorted(r for r in roots if not holds(r)))
+        for fqid, (status, when) in sorted(changes.items(), key=lambda item: item[1][1]):
+            if not holds(int(fqid.split(".", 1)[0])):
+                status_events.publish_foreign(fqid, status, when)
