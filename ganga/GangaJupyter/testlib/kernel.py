@@ -23,8 +23,12 @@ class WidgetState:
 
 
 class KernelSession:
-    def __init__(self, env: dict[str, str], cwd: str):
-        self.manager = KernelManager(kernel_name="python3")
+    def __init__(self, env: dict[str, str], cwd: str, kernel_name: str = "python3", kernel_dirs: list[str] | None = None):
+        """A kernel started as a front end starts it; ``kernel_dirs`` are searched for ``kernel_name`` first."""
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        specs = KernelSpecManager(kernel_dirs=kernel_dirs) if kernel_dirs else None
+        self.manager = KernelManager(kernel_name=kernel_name, **({"kernel_spec_manager": specs} if specs else {}))
         self.manager.start_kernel(env=env, cwd=cwd)
         self.client = self.manager.client()
         self.client.start_channels()

@@ -86,12 +86,14 @@ def _start_monitoring() -> None:
     from GangaCore.Core import monitoring_component
     from GangaCore.Core.InternalServices.Coordinator import enableMonitoringService
 
-    if monitoring_component is None or monitoring_component.enabled:
-        return
-    enableMonitoringService()
     from ..Session.service import start_service
 
-    if start_service("kernel") is not None:
+    if monitoring_component is None:
+        return
+    linked = start_service("kernel")  # first: what the monitor changes from its first scan on is journaled
+    if not monitoring_component.enabled:
+        enableMonitoringService()
+    if linked is not None:
         _tell_about_the_gangadir()
 
 
@@ -105,14 +107,13 @@ def _tell_about_the_gangadir() -> None:
             f"GangaJupyter ignored {path}: it is not a session registration ({why}).",
             "Fix: delete the file; GangaJupyter sessions write their own registrations, and none needs this one.",
         )
-    for session, ids in sharing.unreachable_holders().items():
+    for session, (ids, (what, fix)) in sharing.unreachable_holders().items():
         shown = ", ".join(map(str, ids[:10])) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
         notify(
             f"Jobs {shown} are held by a Ganga session that this notebook cannot reach "
-            f"({ganga_locks.describe(session)}): a ganga session without GangaJupyter, an older GangaJupyter, or a "
-            "session on another host. This notebook shows them, but only that session monitors and changes them.",
-            "Fix: work with them in that session, or close it; its jobs then move to this notebook "
-            f"{ganga_locks.when_free(session)}.",
+            f"({ganga_locks.describe(session)}; {what}). This notebook shows them, but only that session monitors "
+            "and changes them.",
+            f"Fix: work with them in that session, or {fix}.",
         )
 
 

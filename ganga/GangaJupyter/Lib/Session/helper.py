@@ -43,10 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     import ganga.ganga  # noqa: F401  (Ganga's bootstrap, in library mode)
     from GangaCore.Core.InternalServices.Coordinator import enableMonitoringService
 
-    enableMonitoringService()  # it monitors the jobs no live session holds, beside any other session
-    service = start_service("helper")
+    service = start_service("helper")  # first: what the monitor changes from its first scan on is journaled
     if service is None:
         return 1
+    enableMonitoringService()  # it monitors the jobs no live session holds, beside any other session
     print(f"{HELPER_SAYS} session {service.sid} serving the Jobs browser", flush=True)
     while not service.released.wait(1.0):
         if time.monotonic() - service.last_request > args.idle and not _active_jobs():

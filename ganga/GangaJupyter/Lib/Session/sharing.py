@@ -8,8 +8,8 @@ writes it. On top of that (docs/shared-gangadir.rst):
   its own views;
 * a call the user makes on a job another session holds (kill, resubmit, remove) is carried out by the holder
   (:func:`call_in_holder`), through the same request files the Jobs browser uses;
-* before each scan of Ganga's monitor (:func:`before_scan`), the dead sessions of this host are reaped and their
-  active jobs adopted: reloaded from disk, locked, and brought to their true state.
+* every half second, and before each scan of Ganga's monitor (:func:`adopt_orphans`), the dead sessions of this
+  host are reaped and their active jobs adopted: reloaded from disk, locked, and brought to their true state.
 
 Everything here runs on Ganga's or GangaJupyter's own threads, or in the call the user made; never in the user's
 namespace from a background thread.
@@ -29,6 +29,7 @@ from ..Core.errors import JobElsewhereError
 from ..Core.journals import JournalFollower
 from ..Core.location import GangaLocation
 from ..Core.protocol import (
+    JOURNAL_SUFFIX,
     PROTOCOL,
     SessionInfo,
     current_session,
@@ -47,6 +48,7 @@ logger = getLogger()
 NEEDS_MONITORING = ("submitting", "submitted", "running", "completing")
 CALL_TIMEOUT = 120.0  # seconds a call may take in the session that holds the job
 HELD_CACHE = 0.2  # seconds the other sessions' locks are read again at most once
+MIN_TICK = 0.1  # seconds between two reads of the other sessions' journals, however often they grow
 
 
 class JobHeldElsewhere(GangaException, JobElsewhereError):
@@ -78,6 +80,13 @@ def ganga_location() -> GangaLocation:
 
     config = getConfig("Configuration")
     return GangaLocation(gangadir=Path(expandfilename(config["gangadir"], True)).resolve(), user=config["user"])
+
+
+def monitoring() -> bool:
+    """Whether this session's monitor runs: only then may it adopt jobs (what would follow them otherwise?)."""
+    from GangaCore.Core import monitoring_component
+
+    return monitoring_component is not None and monitoring_component.enabled
 
 
 def _registry() -> Any:
@@ -147,6 +156,20 @@ def reload(job_ids: Iterable[int]) -> None:
                 logger.debug("GangaJupyter: could not read job %s again: %s", job_id, err)
         if unknown:
             repository.update_index()
+
+
+def forget_removed(job_ids: Iterable[int]) -> None:
+    """Jobs this session holds that another session removed from disk (a removal must leave every registry)
+    leave this registry, and their locks go."""
+    registry = _registry()
+    repository = registry.repository
+    with registry._flush_lock, registry._read_lock:
+        for job_id in job_ids:
+            if job_id in repository.objects and not os.path.exists(os.path.dirname(repository.get_fn(job_id))):
+                if not os.path.exists(repository.get_idxfn(job_id)):
+                    repository.delete([job_id])
+                    repository.sessionlock.release_ids([job_id])
+                    logger.debug("GangaJupyter: job %s was removed by another session", job_id)
 
 
 def refresh_index() -> None:
@@ -267,6 +290,20 @@ def before_scan() -> set[int]:
 
 
 # ------------------------------------------------------------------------------------------------ calls
+def unreachable(session: ganga_locks.GangaSession, registrations: list[SessionInfo]) -> tuple[str, str] | None:
+    """Why no call can reach ``session`` (what it is), and what the user can do; None when a call can."""
+    target = next((s for s in registrations if (s.host, s.pid) == (session.host, session.pid)), None)
+    if target is not None and target.protocol >= PROTOCOL:
+        return None
+    if target is not None:
+        return (
+            "a notebook running an older GangaJupyter, which cannot take calls from other notebooks",
+            "restart that notebook's kernel so both run the same GangaJupyter",
+        )
+    kind = "a ganga session without GangaJupyter" if session.host == ganga_locks.GANGA_HOST else "on another host"
+    return kind, f"close it: its jobs then move to this notebook {ganga_locks.when_free(session)}"
+
+
 def reachable_holder(job: Any, verb: str) -> SessionInfo | None:
     """The registration of the other live session that holds ``job``, to send it a call; None when this session
     may make the call itself. Raises :class:`JobHeldElsewhere` saying what to do when the holder cannot take
@@ -274,24 +311,14 @@ def reachable_holder(job: Any, verb: str) -> SessionInfo | None:
     session = holder(job)
     if session is None:
         return None
-    fqid, where = job.getFQID("."), ganga_locks.describe(session)
-    target = next(
-        (s for s in registered_sessions(ganga_location()) if (s.host, s.pid) == (session.host, session.pid)), None
-    )
-    if target is None:
-        kind = "a ganga session without GangaJupyter" if session.host == ganga_locks.GANGA_HOST else "on another host"
+    registrations = registered_sessions(ganga_location())
+    why = unreachable(session, registrations)
+    if why is not None:
         raise JobHeldElsewhere(
-            f"Job {fqid} belongs to a Ganga session that GangaJupyter cannot reach ({where}; {kind}). "
-            f"{verb.capitalize()} it in that session, or close it: its jobs then move to this notebook "
-            f"{ganga_locks.when_free(session)}."
+            f"Job {job.getFQID('.')} belongs to a Ganga session that GangaJupyter cannot reach "
+            f"({ganga_locks.describe(session)}; {why[0]}). {verb.capitalize()} it in that session, or {why[1]}."
         )
-    if target.protocol < PROTOCOL:
-        raise JobHeldElsewhere(
-            f"Job {fqid} belongs to a notebook running an older GangaJupyter ({where}), which cannot take calls from "
-            f"other notebooks. {verb.capitalize()} it in that notebook, or restart that notebook's kernel so both "
-            "run the same GangaJupyter."
-        )
-    return target
+    return next(s for s in registrations if (s.host, s.pid) == (session.host, session.pid))
 
 
 def call_in_holder(job: Any, call: str) -> None:
@@ -324,47 +351,74 @@ def call_in_holder(job: Any, call: str) -> None:
     raise JobHeldElsewhere(f"The session that holds job {fqid} ({where}) did not answer within {CALL_TIMEOUT:.0f} s.")
 
 
-def unreachable_holders() -> dict[ganga_locks.GangaSession, list[int]]:
-    """The live Ganga sessions that hold jobs and that no call can reach (no GangaJupyter registration of this
-    protocol: a ``ganga`` session, an older GangaJupyter, a session on another host that is not beating), with
-    the ids they hold. The dead sessions of this host are reaped first: they hold nothing."""
-    location = ganga_location()
+def unreachable_holders() -> dict[ganga_locks.GangaSession, tuple[list[int], tuple[str, str]]]:
+    """The live Ganga sessions that hold jobs and that no call can reach, with the ids they hold, and why (what
+    it is, what to do: :func:`unreachable`). The dead sessions of this host are reaped first: they hold nothing."""
     ganga_locks.reap_dead_sessions(_registry().repository.sessionlock)
-    reachable = {(s.host, s.pid) for s in registered_sessions(location) if s.protocol >= PROTOCOL}
-    found: dict[ganga_locks.GangaSession, list[int]] = {}
+    registrations = registered_sessions(ganga_location())
+    found: dict[ganga_locks.GangaSession, tuple[list[int], tuple[str, str]]] = {}
     for job_id, session in sorted(held.get(fresh=True).items()):
-        if (session.host, session.pid) not in reachable:
-            found.setdefault(session, []).append(job_id)
+        if session not in found:
+            why = unreachable(session, registrations)
+            if why is None:
+                continue
+            found[session] = ([], why)
+        found[session][0].append(job_id)
     return found
 
 
 # ------------------------------------------------------------------------------------------------ peers
 class PeerWatch:
     """Follows the other sessions' journals: each change is read from disk and told to this session's views; a
-    dead session of this host has its jobs adopted at once; a job another session made is indexed."""
+    dead session of this host has its jobs adopted at once; a job another session made is indexed. inotify
+    (watchdog) wakes it when a journal grows; it also looks every ``interval`` seconds regardless (a journal
+    written on another host, over a network file system, tells inotify nothing)."""
 
-    def __init__(self, location: GangaLocation, own_journal: Path, interval: float = 0.1):
+    def __init__(self, location: GangaLocation, own_journal: Path, interval: float = 0.25):
         self.interval = interval
-        self.follower = JournalFollower(sessions_folder(location), skip=own_journal, from_end=True)
+        self.folder = sessions_folder(location)
+        self.follower = JournalFollower(self.folder, skip=own_journal, from_end=True)
         self._sessionlock = _registry().repository.sessionlock
         self._counter = Path(self._sessionlock.cntfn)
         self._counter_mtime = self._mtime(self._counter)
-        self._ticks = 0
         self._index_again = 0.0  # when to read the index once more after a change of the counter
+        self._dead_checked = 0.0
+        self._wake = threading.Event()
         self._stop = threading.Event()
+        self._observer: Any = None
 
     def start(self) -> None:
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        wake = self._wake
+
+        class Grown(FileSystemEventHandler):
+            def on_any_event(self, event):  # noqa: ANN001 (watchdog's API)
+                if str(event.src_path).endswith(JOURNAL_SUFFIX):
+                    wake.set()
+
+        self._observer = Observer()
+        self._observer.daemon = True
+        self._observer.schedule(Grown(), str(self.folder), recursive=False)
+        self._observer.start()
         threading.Thread(target=self._run, name="GangaJupyter-peer-journals", daemon=True).start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
             try:
                 self.tick()
             except Exception as err:  # a gangadir that went away for a while: read again next time
                 logger.debug("GangaJupyter: could not read the other sessions' journals: %s", err)
+            self._stop.wait(MIN_TICK)  # a busy gangadir's many appends are read together, not one by one
 
     @staticmethod
     def _mtime(path: Path) -> float:
@@ -376,21 +430,25 @@ class PeerWatch:
     def tick(self) -> None:
         from ..Monitor.events import status_events
 
-        self._ticks += 1
-        if self._ticks % 5 == 0 and ganga_locks.dead_sessions(self._sessionlock)[0]:
-            adopt_orphans()  # a session of this host died: its jobs are monitored here now, not at the next scan
+        now = time.monotonic()
+        if now - self._dead_checked >= 0.5 and monitoring():
+            self._dead_checked = now
+            if ganga_locks.dead_sessions(self._sessionlock)[0]:
+                adopt_orphans()  # a session of this host died: its jobs are monitored here now, not at the next scan
         changes = self.follower.read()
         counter = self._mtime(self._counter)
         if counter != self._counter_mtime:
             self._counter_mtime = counter
             refresh_index()  # another session made jobs
-            self._index_again = time.monotonic() + 1.0  # a job made now may not have its files on disk yet
-        elif self._index_again and time.monotonic() > self._index_again:
+            self._index_again = now + 1.0  # a job made now may not have its files on disk yet
+        elif self._index_again and now > self._index_again:
             self._index_again = 0.0
             refresh_index()
         if not changes:
             return
         roots = {int(fqid.split(".", 1)[0]) for fqid in changes}
+        removed = {int(fqid.split(".", 1)[0]) for fqid, (status, _) in changes.items() if status == "removed"}
+        forget_removed(sorted(r for r in removed if holds(r)))
         reload(sorted(r for r in roots if not holds(r)))
         for fqid, (status, when) in sorted(changes.items(), key=lambda item: item[1][1]):
             if not holds(int(fqid.split(".", 1)[0])):

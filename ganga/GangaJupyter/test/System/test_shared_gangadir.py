@@ -6,7 +6,6 @@ Local jobs run in sessions of their own and live on, as they would after the out
 """
 from __future__ import annotations
 
-import ast
 import json
 import os
 import pickle
@@ -15,7 +14,6 @@ import random
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +21,10 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from GangaJupyter.testlib.cells import CellError, load, settles, shown, text_of, value
+from GangaJupyter.testlib.cells import problems as problem_lines
 from GangaJupyter.testlib.kernel import KernelSession, WidgetState, pump_all, wait_for_all
 from GangaJupyter.testlib.notebooks import ganga_home
-from GangaJupyter.testlib.waiting import wait_until
 
 #: What no kernel on a shared gangadir may show (the issue's scenario 1 and 2 messages, and any traceback).
 PROBLEMS = ("monitoring is off", "another Ganga session", "RegistryLockError", "Traceback")
@@ -34,67 +33,12 @@ ACTIVE = {"submitting", "submitted", "running", "completing"}
 JOBS = "[(j.id, j.name, j.status) for j in jobs]"
 SLEEP2 = "Job(application=Executable(exe='/bin/sleep', args=['2']), backend=Local())"
 SURVIVOR = "Job(name='survivor', application=Executable(exe='/bin/sh', args=['-c', 'sleep 8; echo done']), backend=Local())"
-LOAD_TIMEOUT = 180  # seconds for %load_ext (Ganga's bootstrap) on a busy two-core CI machine
+LOAD_TIMEOUT = 180  # seconds for a %load_ext of its own (Ganga's bootstrap) on a busy two-core CI machine
 
 
 # ------------------------------------------------------------------------------------------------ what the user sees
-def text_of(msg: dict[str, Any]) -> str:
-    """One output as the user reads it (an error as ``Traceback``: that is what the notebook shows)."""
-    content = msg["content"]
-    if msg["msg_type"] == "stream":
-        return content["text"]
-    if msg["msg_type"] == "error":
-        return f"Traceback: {content['ename']}: {content['evalue']}"
-    data = content.get("data", {})
-    return data.get("text/plain") or data.get("text/html", "")
-
-
-def shown(kernel: KernelSession, start: int = 0, end: int | None = None) -> str:
-    return "\n".join(text_of(m) for m in kernel.outputs[start:end])
-
-
 def problems(kernel: KernelSession, start: int = 0, end: int | None = None) -> list[str]:
-    """The lines of the outputs ``[start:end]`` that show one of ``PROBLEMS``."""
-    return [line for line in shown(kernel, start, end).splitlines() if any(p in line for p in PROBLEMS)]
-
-
-class CellError(RuntimeError):
-    """A cell the test ran failed in the kernel (what the user would see is in the message)."""
-
-
-def value(kernel: KernelSession, expression: str) -> Any:
-    """The value of a Python literal expression in the kernel, as a cell printing it shows it."""
-    mark = uuid.uuid4().hex[:12]
-    start = len(kernel.outputs)
-    reply = kernel.run(f"print({mark!r}, repr({expression}))")
-    if reply["status"] != "ok":
-        raise CellError(f"{expression}: {reply.get('ename')}: {reply.get('evalue')}")
-    printed = "".join(m["content"]["text"] for m in kernel.outputs[start:] if m["msg_type"] == "stream")
-    line = next((x for x in printed.splitlines() if x.startswith(mark + " ")), None)
-    if line is None:
-        raise CellError(f"{expression}: nothing printed ({shown(kernel, start)[-500:]})")
-    return ast.literal_eval(line[len(mark) + 1 :])
-
-
-def settles(kernel: KernelSession, expression: str, accept: Callable[[Any], bool], timeout: float) -> tuple[bool, Any]:
-    """Whether ``expression`` in the kernel became acceptable within ``timeout``, and its last value (or error)."""
-    last: Any = None
-
-    def good() -> bool:
-        nonlocal last
-        try:
-            last = value(kernel, expression)
-        except CellError as err:
-            last = err
-            return False
-        return accept(last)
-
-    return wait_until(good, timeout, interval=0.3), last
-
-
-def load(kernel: KernelSession) -> None:
-    reply = kernel.run("%load_ext GangaJupyter", timeout=LOAD_TIMEOUT)
-    assert reply["status"] == "ok", shown(kernel)[-2000:]
+    return problem_lines(kernel, PROBLEMS, start, end)
 
 
 def plain_ganga_jobs(env: dict[str, str], cwd: Path) -> list[list[Any]]:
@@ -535,3 +479,46 @@ def test_a_read_only_gangadir_is_named_with_its_fix(tmp_path: Path):
     assert any(w in told for w in (".gangarc", "writable")), f"no fix is given: {told[-1500:]}"
     wrong = [x for x in told.splitlines() if "lockingStrategy" in x or "unix locks" in x]
     assert not wrong, f"the user is sent after a wrong cause (locking, not a read-only gangadir): {wrong}"
+
+
+OLDER = "b3c7d45"  # the last GangaJupyter before sessions took calls from each other (registration protocol 1)
+
+
+def test_a_notebook_with_an_older_gangajupyter_is_named_with_what_to_do(tmp_path: Path):
+    """Issue 13, bad input: "a kernel started with an older GangaJupyter than the owner (say what to do)". A
+    notebook runs the GangaJupyter of commit ``OLDER`` and holds a running job; a notebook with this GangaJupyter
+    loads on the same gangadir: it is told which notebook holds the job and to restart that notebook's kernel,
+    and its ``kill()`` of the job says the same instead of failing on Ganga's lock; the job runs on."""
+    root = Path(__file__).resolve().parents[4]
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", OLDER, "ganga/GangaJupyter"], capture_output=True, check=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError) as err:
+        pytest.skip(f"needs the git history of this checkout for GangaJupyter {OLDER}: {err}")
+    old = tmp_path / "older"
+    old.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True, timeout=60)
+    env = ganga_home(tmp_path / "home", runtime_path=False)
+    older = KernelSession({**env, "PYTHONPATH": str(old / "ganga")}, str(tmp_path))
+    newer = None
+    try:
+        load(older)
+        assert value(older, "__import__('GangaJupyter').__file__").startswith(str(old)), "the older notebook runs this GangaJupyter"
+        assert value(older, "(held := " + SLEEP2.replace("'2'", "'120'") + ").submit() and held.id") == 0
+        newer = KernelSession(env, str(tmp_path))
+        load(newer)
+        told = shown(newer)
+        assert "Jobs 0 are held by a Ganga session that this notebook cannot reach" in told, told[-2000:]
+        assert "older GangaJupyter" in told and "restart that notebook's kernel" in told, told[-2000:]
+        start = len(newer.outputs)
+        newer.run("jobs(0).kill()")
+        kill_told = shown(newer, start)
+        assert "older GangaJupyter" in kill_told and "restart that notebook's kernel" in kill_told, kill_told[-2000:]
+        assert "RegistryLockError" not in kill_told, kill_told[-2000:]
+        assert value(older, "held.status") in ("submitted", "running"), "the job did not run on in the older notebook"
+    finally:
+        if newer is not None:
+            newer.close()
+        older.run("held.kill()")
+        older.close()

@@ -12,24 +12,21 @@ does about every 15 s. The test kills otherhost's kernel just after a touch, so 
 """
 from __future__ import annotations
 
-import ast
 import json
 import pickle
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
 
 from GangaJupyter.Lib.Core.location import GangaLocation
 from GangaJupyter.Lib.Core.protocol import BEAT, STALE, registered_sessions
+from GangaJupyter.testlib.cells import load, settles, shown, value
+from GangaJupyter.testlib.cells import problems as problem_lines
 from GangaJupyter.testlib.kernel import KernelSession, WidgetState, pump_all, wait_for_all
 from GangaJupyter.testlib.needs import unavailable
 from GangaJupyter.testlib.notebooks import ganga_home
@@ -40,7 +37,6 @@ PROBLEMS = ("monitoring is off", "RegistryLockError", "Traceback")  # never show
 UNREACHABLE = "held by a Ganga session that this notebook cannot reach"
 EXPIRY = 45.0  # seconds: Ganga's DiskIOTimeout as its lock reaper uses it (see the module's docstring)
 REAPER = 22.0  # seconds: Ganga's SessionLockRefresher reaps every 10-20 s (200 sleeps of 0.05-0.1 s), plus a scan
-LOAD_TIMEOUT = 180  # seconds for %load_ext (Ganga's bootstrap) on a busy two-core CI machine
 
 
 # ------------------------------------------------------------------------------------------------ another host
@@ -67,76 +63,14 @@ def other_host_kernelspec(folder: Path) -> Path:
     return folder
 
 
-class OtherHostKernel(KernelSession):
-    """A :class:`KernelSession` whose kernel runs on "otherhost"."""
-
-    def __init__(self, env: dict[str, str], cwd: str, kernels: Path):
-        self.manager = KernelManager(kernel_name=OTHER, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
-        self.manager.start_kernel(env=env, cwd=cwd)
-        self.client = self.manager.client()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=60)
-        self.widgets: dict[str, WidgetState] = {}
-        self.outputs: list[dict[str, Any]] = []
-        self.killed = False
+def other_host_kernel(env: dict[str, str], cwd: str, kernels: Path) -> KernelSession:
+    """A kernel that runs on "otherhost" (its kernelspec is in ``kernels``)."""
+    return KernelSession(env, cwd, kernel_name=OTHER, kernel_dirs=[str(kernels)])
 
 
 # ------------------------------------------------------------------------------------------------ what the user sees
-def text_of(msg: dict[str, Any]) -> str:
-    content = msg["content"]
-    if msg["msg_type"] == "stream":
-        return content["text"]
-    if msg["msg_type"] == "error":
-        return f"Traceback: {content['ename']}: {content['evalue']}"
-    data = content.get("data", {})
-    return data.get("text/plain") or data.get("text/html", "")
-
-
-def shown(kernel: KernelSession, start: int = 0) -> str:
-    return "\n".join(text_of(m) for m in kernel.outputs[start:])
-
-
-def problems(kernel: KernelSession, start: int = 0) -> list[str]:
-    return [line for line in shown(kernel, start).splitlines() if any(p in line for p in PROBLEMS)]
-
-
-class CellError(RuntimeError):
-    """A cell the test ran failed in the kernel."""
-
-
-def value(kernel: KernelSession, expression: str) -> Any:
-    """The value of a Python literal expression in the kernel, as a cell printing it shows it."""
-    mark = uuid.uuid4().hex[:12]
-    start = len(kernel.outputs)
-    reply = kernel.run(f"print({mark!r}, repr({expression}))")
-    if reply["status"] != "ok":
-        raise CellError(f"{expression}: {reply.get('ename')}: {reply.get('evalue')}")
-    printed = "".join(m["content"]["text"] for m in kernel.outputs[start:] if m["msg_type"] == "stream")
-    line = next((x for x in printed.splitlines() if x.startswith(mark + " ")), None)
-    if line is None:
-        raise CellError(f"{expression}: nothing printed ({shown(kernel, start)[-500:]})")
-    return ast.literal_eval(line[len(mark) + 1 :])
-
-
-def settles(kernel: KernelSession, expression: str, accept: Callable[[Any], bool], timeout: float) -> tuple[bool, Any]:
-    """Whether ``expression`` in the kernel became acceptable within ``timeout``, and its last value (or error)."""
-    last: Any = None
-
-    def good() -> bool:
-        nonlocal last
-        try:
-            last = value(kernel, expression)
-        except CellError as err:
-            last = err
-            return False
-        return accept(last)
-
-    return wait_until(good, timeout, interval=0.3), last
-
-
-def load(kernel: KernelSession) -> None:
-    reply = kernel.run("%load_ext GangaJupyter", timeout=LOAD_TIMEOUT)
-    assert reply["status"] == "ok", shown(kernel)[-2000:]
+def problems(kernel: KernelSession, start: int = 0, end: int | None = None) -> list[str]:
+    return problem_lines(kernel, PROBLEMS, start, end)
 
 
 def act(kernel: KernelSession, code: str) -> None:
@@ -165,7 +99,7 @@ class Hosts:
     env: dict[str, str]
     root: Path
     here: KernelSession  # a notebook kernel on this host
-    other: OtherHostKernel  # a notebook kernel on otherhost, same Ganga home
+    other: KernelSession  # a notebook kernel on otherhost, same Ganga home
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +113,7 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosts]:
     kernels = other_host_kernelspec(root / "kernels")
     started: list[KernelSession] = []
     try:
-        started.append(other := OtherHostKernel(env, str(root), kernels))
+        started.append(other := other_host_kernel(env, str(root), kernels))
         load(other)
         started.append(here := KernelSession(env, str(root)))
         load(here)
