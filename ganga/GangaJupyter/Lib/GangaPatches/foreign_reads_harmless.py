@@ -16,7 +16,7 @@ RENAME_WINDOW = 1.0  # seconds to wait for the holder's new data file (its renam
 def _harmless_for_others(open_xml: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(open_xml)
     def open_xml_read_only(self, fn, this_id, _copy_backup=False):
-        if self.registry.name != "jobs" or this_id in self.sessionlock.locked or this_id not in sharing.held.get():
+        if self.registry.name != "jobs" or this_id in self.sessionlock.locked:
             return open_xml(self, fn, this_id, _copy_backup)
         deadline = time.monotonic() + RENAME_WINDOW
         while True:
@@ -24,8 +24,11 @@ def _harmless_for_others(open_xml: Callable[..., Any]) -> Callable[..., Any]:
                 return open(fn), False
             except FileNotFoundError:
                 if time.monotonic() > deadline:
-                    raise KeyError(this_id) from None  # removed by the session that holds it
+                    break
                 time.sleep(0.005)
+        if this_id not in sharing.held.get(fresh=True):
+            return open_xml(self, fn, this_id, _copy_backup)  # nobody writes it: Ganga's own repair may run
+        raise KeyError(this_id)  # removed by the session that holds it
 
     return open_xml_read_only
 
@@ -45,9 +48,10 @@ PATCH = ForeignReadsHarmless(
         "the job: it copies ``data~`` over ``data``, or removes the job's index file and, if the job's folder "
         "looks empty, the folder (so the writer's next ``data.new`` fails with ``FileNotFoundError``), and marks "
         "the job corrupt for the rest of the session. With one session per gangadir nobody reads while another "
-        "writes; with several, every notebook does. For a job another live session holds, the reader now waits "
-        "for the new ``data`` (up to a second) and changes nothing; a job nobody holds is read, and repaired, as "
-        "Ganga does."
+        "writes; with several, every notebook does (also while a job moves to a new holder after a crash, when no "
+        "session holds it for a moment). For a job this session does not hold, the reader now waits for the new "
+        "``data`` (up to a second) and changes nothing; only a job still missing its ``data`` then, and that no "
+        "session holds, is repaired as Ganga does."
     ),
     wraps=(Wrap(GangaRepositoryLocal, "_open_xml_file", _harmless_for_others),),
 )

@@ -122,9 +122,12 @@ def holds(job_id: int) -> bool:
 def holder(job: Any) -> ganga_locks.GangaSession | None:
     """The other live Ganga session that holds ``job`` (any job or subjob), or None (this one, or nobody)."""
     root = job._getRoot()
-    if getattr(root, "_registry_locked", False) or root._registry is None:
+    if getattr(root, "_registry_locked", False):
         return None
-    job_id = root._registry.find(root)
+    try:  # a job read again from disk may have been detached from its registry meanwhile: its id still says
+        job_id = root._registry.find(root) if root._registry is not None else int(root.id)
+    except Exception:
+        return None
     return None if holds(job_id) else held.get(fresh=True).get(job_id)
 
 
@@ -154,6 +157,8 @@ def reload(job_ids: Iterable[int]) -> None:
                 unknown = True  # removed by the session that held it
             except Exception as err:  # a half-written file of a session that died: the next change reads again
                 logger.debug("GangaJupyter: could not read job %s again: %s", job_id, err)
+                if job_id in repository.incomplete_objects and os.path.exists(repository.get_fn(job_id)):
+                    repository.incomplete_objects.remove(job_id)  # Ganga's load gave up on it for good: not here
         if unknown:
             repository.update_index()
 
