@@ -13,6 +13,7 @@ import psutil
 
 from ..Core import scheduler_record
 from ..Core.figures import megabytes
+from ..Core.job_files import read_without_links
 from ..Core.scheduler_record import SchedulerRecord
 from ..Core.protocol import pid_alive
 from .adapter import STATUS_FILE, BackendAdapter, kill_was_asked
@@ -105,8 +106,8 @@ class LocalAdapter(BackendAdapter):
         """Every process of the job is gone (the payload and the wrapper its status file names, and the wrapper
         that runs a split job's subjobs) and its status file has no ``EXITCODE``: killed (when its session was
         killing it) or failed."""
-        path = os.path.join(job.getOutputWorkspace(create=False).getPath(), STATUS_FILE)
-        text = _read_status(path)
+        folder = job.getOutputWorkspace(create=False).getPath()
+        text = _read_status(folder)
         if "EXITCODE:" in text:
             return None  # Ganga's poll reads it
         master = job.master if job.master is not None else job
@@ -115,7 +116,7 @@ class LocalAdapter(BackendAdapter):
         pids += [p for p in (wrapper if isinstance(wrapper, list) else [wrapper]) if isinstance(p, int) and p > 0]
         if not pids or any(pid_alive(pid) for pid in pids):
             return None
-        if "EXITCODE:" in _read_status(path):
+        if "EXITCODE:" in _read_status(folder):
             return None  # the wrapper wrote it on its way out
         return "killed" if kill_was_asked(job) else "failed"
 
@@ -147,12 +148,10 @@ def _process_arguments() -> set[str]:
     return found
 
 
-def _read_status(path: str) -> str:
-    try:
-        with open(path, "rb") as status:
-            return status.read(64 * 1024).decode(errors="replace")
-    except OSError:
-        return ""
+def _read_status(folder: str) -> str:
+    """The job's status file (a few lines), read as the other hardened readers of job files read."""
+    data = read_without_links(folder, STATUS_FILE, 64 * 1024)
+    return data.decode(errors="replace") if data else ""
 
 
 class InteractiveAdapter(BackendAdapter):

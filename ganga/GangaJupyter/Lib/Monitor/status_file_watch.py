@@ -174,7 +174,7 @@ class StatusFileWatch(FileSystemEventHandler):
         from GangaCore.Core import monitoring_component
 
         if monitoring_component is None or not monitoring_component.enabled:
-            return  # monitoring is off (another session holds the gangadir): Ganga must not update jobs here
+            return  # monitoring is off in this session: Ganga must not update jobs here
         if held_by_submit(job):
             return  # Ganga's submit() may still mark it submitted: caught up when it returns (submit_race)
         self.triggered += 1

@@ -148,7 +148,7 @@ class GangaJobsBrowser(LoggingConfigurable):
 
     def monitoring_wanted(self) -> bool:
         """Jobs are active and nobody monitors them, so the open page should ask for the helper (if allowed). A
-        helper that could not stay (another Ganga session holds the gangadir) is not asked for again for
+        helper that could not stay (it ended with an error: its log says why) is not asked for again for
         ``HELPER_RETRY`` seconds; one that is running or starting needs no asking."""
         helper = self._helper
         if helper is not None and helper.poll() is None:

@@ -153,10 +153,6 @@ def test_a_plain_ganga_agrees_with_every_kernel_after_scenario_1(four: Shared, s
         assert as_lists(value(kernel, JOBS)) == on_disk, f"kernel {n} and the repository on disk differ"
 
 
-def first_seen(view: WidgetState, status: str) -> float | None:
-    return next((t for t, delta in view.history if delta.get("status") == status), None)
-
-
 LIFECYCLE = ("new", "submitting", "submitted", "running", "completing", "completed")
 
 
