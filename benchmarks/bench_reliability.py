@@ -47,6 +47,9 @@ SUBJOB_SECONDS = (0, 2)
 #: Subjobs of a split Local job run this many at a time (Ganga's default is one per core: on two cores 100
 #: subjobs would outlast the run).
 SPLIT_BATCH = 10
+#: A kill asked this long before a run started may be what ended it: the holder reads the split job's status
+#: files, then kills its subjobs one by one, while Local's wrapper goes on starting the next ones.
+KILL_SPAN = 10.0
 FAILING_SHARE = 1 / 6  # single jobs whose payload exits 1: their truth is 'failed'
 FINAL = ("completed", "failed", "killed")
 #: Goals (issue 13).
@@ -350,7 +353,7 @@ class BenchJob:
         if kind == "D":
             state = {"completed"} if code == 0 else {"failed"}
         else:  # the run never ended: it was killed (asked for), or it died
-            asked = any(action == "kill" and t >= last_start - 1 for t, action, _ in self.asks)
+            asked = any(action == "kill" and t >= last_start - KILL_SPAN for t, action, _ in self.asks)
             state = {"killed"} if asked else {"failed"}
         if submits and max(submits) > last_start:
             state.add("failed")  # a resubmit that never started a run
@@ -478,8 +481,13 @@ class Run:
         _parallel([lambda k=k: k.show(f"_bench_show({job.id})", f"show job {job.id}") for k in targets])
 
     def running_jobs(self) -> list[BenchJob]:
-        """Jobs whose payload is running now (its marker's last line is a start)."""
-        return [j for j in self.jobs.values() if any((r := j.runs(m)) and r[-1][0] == "S" for m in j.markers)]
+        """Jobs whose payload is running now (its marker's last line is a start) and that no kill was asked of since."""
+        def running(job: BenchJob, marker: Path) -> bool:
+            runs = job.runs(marker)
+            return bool(runs) and runs[-1][0] == "S" and not any(
+                action == "kill" and t >= runs[-1][1] - 1 for t, action, _ in job.asks)
+
+        return [j for j in self.jobs.values() if any(running(j, m) for m in j.markers)]
 
     def ended_jobs(self, kernel: Kernel, statuses: tuple[str, ...] = ("killed", "failed")) -> list[BenchJob]:
         """Jobs ``kernel``'s views last showed in one of ``statuses``."""
@@ -855,6 +863,9 @@ def summarise(run: Run, snapshots: dict[str, dict[str, Any]], disk: dict[str, An
         "running/final status -> another kernel's view receiving it (receive times at this front end).",
     ]
     notes += [f"kill {i + 1}: {k.kernel.name} {k.kind}: {k.detail}" for i, k in enumerate(run.kills)]
+    notes += [f"takeover of job {job_id} after kill {run.kills.index(kill) + 1}: "
+              + ("never shown" if delay is None else f"{delay:.2f} s")
+              for kill, job_id, delay in takeovers if delay is None or delay > TAKEOVER_GOAL]
     notes += [f"lost: job {j.id} {j.name!r} (" + ("not on disk" if str(j.id) not in on_disk else "in no kernel's jobs") + ")" for j in lost[:5]]
     notes += [f"wrong: job {i} ({jobs[i].name}, {jobs[i].owner}'s): {why}" for i, why in list(wrong.items())[:8]]
     notes += [f"`jobs` in {name}, job {i}: {_brief(snapshots.get(name, {}).get(i))} (disk {_brief(on_disk[i])})"

@@ -16,6 +16,17 @@ from .protocol import JOURNAL_SUFFIX, parse_journal_line
 
 CHUNK = 8 * 1024 * 1024  # bytes read at a time; a line longer than this is skipped
 
+Changes = dict[str, tuple[str, float]]  # fqid -> (status, time)
+
+
+def by_job(changes: Changes) -> list[Changes]:
+    """``changes`` per job (a job with its subjobs): jobs whose own status changed first, then those with fewer
+    changes, so a small job's news never waits for a big split job's."""
+    jobs: dict[str, Changes] = {}
+    for fqid, change in changes.items():
+        jobs.setdefault(fqid.split(".", 1)[0], {})[fqid] = change
+    return sorted(jobs.values(), key=lambda job: (not any("." not in fqid for fqid in job), len(job)))
+
 
 class JournalFollower:
     """What the journals in ``folder`` (but ``skip``) gained since the last :meth:`read`. With ``from_end``, the

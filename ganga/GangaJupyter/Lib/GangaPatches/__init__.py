@@ -35,6 +35,7 @@ from . import (
     status_hook,
     submit_failure_message,
     submit_race,
+    subjob_load_lock_order,
     unix_lock_check_race,
 )
 from .patch import Patch
@@ -48,6 +49,7 @@ PATCHES: list[Patch] = [
     quiet_other_sessions.PATCH,
     own_locks_kept.PATCH,
     foreign_reads_harmless.PATCH,
+    subjob_load_lock_order.PATCH,
     shareref_short_lock.PATCH,
     monitor_held_jobs.PATCH,
     multi_backend_scan.PATCH,

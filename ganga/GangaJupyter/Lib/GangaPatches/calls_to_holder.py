@@ -7,6 +7,7 @@ from typing import Any, Callable
 from GangaCore.GPIDev.Lib.Job.Job import Job
 
 from ..Backends.adapter import killing
+from ..Monitor.status_file_watch import read_before_kill
 from ..Session import sharing
 from .patch import Wrap, WrapperPatch
 
@@ -19,6 +20,7 @@ def _in_holder(method: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
                 if method != "kill":
                     return inner(self, *args, **kwargs)
                 with killing(self):  # a session that takes the job over after a crash mid-kill knows
+                    read_before_kill(self)  # what ended meanwhile keeps its true status
                     return inner(self, *args, **kwargs)
             if args or kwargs:
                 raise sharing.JobHeldElsewhere(
@@ -42,7 +44,9 @@ PATCH = WrapperPatch(
         "live GangaJupyter session holds the job, the call is sent to that session (the request files the Jobs "
         "browser uses, docs/shared-gangadir.rst), which makes Ganga's own call; the job is then read again from "
         "disk. A job this session holds, or nobody holds, is Ganga's call as before; while it kills one, a file in "
-        "the job's output directory says so, for a session that takes the job over if this one dies mid-kill."
+        "the job's output directory says so, for a session that takes the job over if this one dies mid-kill; and "
+        "before Ganga kills, the status files of the parts still active are read, so a payload that ended since "
+        "the last poll keeps its true status (Ganga's kill marks every part it finds active ``killed``)."
     ),
     wraps=tuple(Wrap(Job, method, _in_holder(method), depth=9) for method in ("kill", "resubmit", "remove")),
 )

@@ -33,7 +33,7 @@ from ..Backends import adapter_for
 from ..Core.statuses import AT_BACKEND, FINAL
 from .events import EventBatch, status_events
 from .submits import after_submit, held_by_submit, submit_in_progress
-from .update_guard import one_update_per_job
+from .update_guard import held_here, one_update_per_job, wait_until_free
 
 logger = getLogger()
 
@@ -56,7 +56,10 @@ def _job(fqid: str) -> Any | None:
 
 async def _refresh(job: Any) -> None:
     """Let the backend's monitoring read this job's status file now (runs on Ganga's monitoring loop; a
-    synchronous update, like Slurm's, in the loop's thread pool as Ganga runs it)."""
+    synchronous update, like Slurm's, in the loop's thread pool as Ganga runs it). A job another session holds
+    now (it took the job over, or this session handed it on) is that session's to update."""
+    if not held_here(job):
+        return
     update = one_update_per_job(adapter_for(job).update)
     if asyncio.iscoroutinefunction(update):
         await update([job])
@@ -182,6 +185,37 @@ class StatusFileWatch(FileSystemEventHandler):
 
 
 status_file_watch = StatusFileWatch()
+
+#: How long a kill waits for the backend's status files to be read first (it kills regardless after that).
+READ_BEFORE_KILL_TIMEOUT = 5.0
+
+
+def read_before_kill(job: Any) -> None:
+    """Read the status files of ``job``'s parts still at the backend before Ganga kills them: a payload that has
+    ended since the last poll ends ``completed`` or ``failed`` as it did, not ``killed`` (Ganga's kill marks every
+    part it finds active). Runs on Ganga's monitoring loop, as the watch's reads do; nothing when monitoring is
+    off."""
+    from GangaCore.Core import monitoring_component
+
+    if monitoring_component is None or not monitoring_component.enabled or monitoring_component.loop is None:
+        return
+    impl = stripProxy(job)
+    targets = [sj for sj in impl.subjobs if sj.status in AT_BACKEND] if len(impl.subjobs) else [impl]
+    wait_until_free(targets, READ_BEFORE_KILL_TIMEOUT)  # an update of them under way may have read them already
+    pending = []
+    for target in targets:
+        name = adapter_for(target).watched_file(target)
+        try:
+            folder = target.getOutputWorkspace(create=False).getPath()
+        except Exception:  # no workspace: nothing ran
+            continue
+        if name and os.path.exists(os.path.join(folder, name)) and not held_by_submit(target):
+            pending.append(asyncio.run_coroutine_threadsafe(_refresh(target), monitoring_component.loop))
+    for future in pending:
+        try:
+            future.result(READ_BEFORE_KILL_TIMEOUT)
+        except Exception as err:  # the kill goes on: at worst a part that ended shows killed, as in Ganga
+            logger.debug("GangaJupyter: could not read a status file before a kill: %s", err)
 
 
 def watch_job(job: Any) -> None:

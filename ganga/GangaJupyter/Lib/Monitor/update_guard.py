@@ -14,10 +14,24 @@ _lock = threading.Lock()
 _held: dict[str, bool] = {}  # fqid of a job being updated -> another update asked for it meanwhile
 
 
-def _held_here(job: Any) -> bool:
+def held_here(job: Any) -> bool:
     """Whether this session holds the job's lock: a job another session holds is that session's to update."""
     root = job._getRoot()
     return bool(getattr(root, "_registry_locked", False)) or root._registry is None
+
+
+def wait_until_free(jobs: list[Any], timeout: float) -> None:
+    """Wait (at most ``timeout`` seconds) until no update holds any of ``jobs``: a read asked for now must not be
+    the one that finds a job held and leaves it to an update already past its status file."""
+    import time
+
+    fqids = {job.getFQID(".") for job in jobs}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _lock:
+            if not fqids & _held.keys():
+                return
+        time.sleep(0.01)
 
 
 def _claim(jobs: list[Any]) -> list[Any]:
@@ -64,7 +78,7 @@ def one_update_per_job(update: Callable[[list[Any]], Any]) -> Callable[[list[Any
             todo = _claim(jobs)
             try:
                 while todo:
-                    active = [job for job in todo if job.status in AT_BACKEND and _held_here(job)]
+                    active = [job for job in todo if job.status in AT_BACKEND and held_here(job)]
                     if active:
                         await update(active)
                     todo = _next_round(todo)
@@ -78,7 +92,7 @@ def one_update_per_job(update: Callable[[list[Any]], Any]) -> Callable[[list[Any
             todo = _claim(jobs)
             try:
                 while todo:
-                    active = [job for job in todo if job.status in AT_BACKEND and _held_here(job)]
+                    active = [job for job in todo if job.status in AT_BACKEND and held_here(job)]
                     if active:
                         update(active)
                     todo = _next_round(todo)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 
 from ..Core.actions import ActionResult
 from ..Core.files import write_atomic
+from ..Core.journals import by_job
 from ..Core.location import GangaLocation
 from ..Core.protocol import (
     BEAT,
@@ -133,8 +134,9 @@ class SessionService:
             self._changes.put(local)
 
     def _persist(self) -> None:
-        """Write each batch of changes to disk (``flush``), then journal it: a journal line is never ahead of the
-        repository files."""
+        """Write each job of a batch of changes to disk (``flush``), then journal its changes: a journal line is
+        never ahead of the repository files. Job by job, jobs whose own status changed first, so a small job's
+        news never waits for a big split job's files."""
         while not self.released.is_set():
             try:
                 batch = self._changes.get(timeout=1.0)
@@ -142,12 +144,13 @@ class SessionService:
                 continue
             while not self._changes.empty():  # a backlog is written once
                 batch.update(self._changes.get())
-            if self._flush is not None:
-                try:
-                    self._flush(batch)
-                except Exception as err:
-                    self._warn(f"GangaJupyter: could not write job changes to disk: {err}")
-            self.journal(batch)
+            for changes in by_job(batch):
+                if self._flush is not None:
+                    try:
+                        self._flush(changes)
+                    except Exception as err:
+                        self._warn(f"GangaJupyter: could not write job changes to disk: {err}")
+                self.journal(changes)
 
     def journal(self, batch: dict[str, tuple[str, float]]) -> None:
         """Append ``batch`` to this session's journal (compacted when it has grown past ``JOURNAL_LIMIT``)."""

@@ -26,7 +26,7 @@ from GangaCore.Core.exceptions import GangaException
 from GangaCore.Utility.logging import getLogger
 
 from ..Core.errors import JobElsewhereError
-from ..Core.journals import JournalFollower
+from ..Core.journals import Changes, JournalFollower, by_job
 from ..Core.location import GangaLocation
 from ..Core.protocol import (
     JOURNAL_SUFFIX,
@@ -419,11 +419,13 @@ class PeerWatch:
         while not self._stop.is_set():
             self._wake.wait(self.interval)
             self._wake.clear()
+            started = time.monotonic()
             try:
                 self.tick()
             except Exception as err:  # a gangadir that went away for a while: read again next time
                 logger.debug("GangaJupyter: could not read the other sessions' journals: %s", err)
-            self._stop.wait(MIN_TICK)  # a busy gangadir's many appends are read together, not one by one
+            # a busy gangadir's many appends are read together, not one by one
+            self._stop.wait(max(0.0, MIN_TICK - (time.monotonic() - started)))
 
     @staticmethod
     def _mtime(path: Path) -> float:
@@ -433,14 +435,20 @@ class PeerWatch:
             return 0.0
 
     def tick(self) -> None:
-        from ..Monitor.events import status_events
-
+        """The other sessions' news first (job by job: read again, then told to the views), then the dead
+        sessions and the index."""
+        changes = self.follower.read()
+        jobs = by_job(changes)
+        known = _registry().repository.objects
+        if any(int(next(iter(job)).split(".", 1)[0]) not in known for job in jobs):
+            refresh_index()  # jobs other sessions made: the index once, not once per job
+        for job in jobs:
+            self._tell(job)
         now = time.monotonic()
         if now - self._dead_checked >= 0.5 and monitoring():
             self._dead_checked = now
             if ganga_locks.dead_sessions(self._sessionlock)[0]:
                 adopt_orphans()  # a session of this host died: its jobs are monitored here now, not at the next scan
-        changes = self.follower.read()
         counter = self._mtime(self._counter)
         if counter != self._counter_mtime:
             self._counter_mtime = counter
@@ -449,12 +457,18 @@ class PeerWatch:
         elif self._index_again and now > self._index_again:
             self._index_again = 0.0
             refresh_index()
-        if not changes:
+
+    @staticmethod
+    def _tell(changes: Changes) -> None:
+        """One job's changes: read again from disk (or, removed, forgotten), then published to this session's
+        views; a job this session holds is its own news."""
+        from ..Monitor.events import status_events
+
+        job_id = int(next(iter(changes)).split(".", 1)[0])
+        if holds(job_id):
+            if any(status == "removed" for status, _ in changes.values()):
+                forget_removed([job_id])
             return
-        roots = {int(fqid.split(".", 1)[0]) for fqid in changes}
-        removed = {int(fqid.split(".", 1)[0]) for fqid, (status, _) in changes.items() if status == "removed"}
-        forget_removed(sorted(r for r in removed if holds(r)))
-        reload(sorted(r for r in roots if not holds(r)))
+        reload([job_id])
         for fqid, (status, when) in sorted(changes.items(), key=lambda item: item[1][1]):
-            if not holds(int(fqid.split(".", 1)[0])):
-                status_events.publish_foreign(fqid, status, when)
+            status_events.publish_foreign(fqid, status, when)

@@ -1,4 +1,5 @@
 """The monitoring hook, the event stream and the fix for Ganga's multi-backend bug, in a real Ganga session."""
+import os
 import threading
 import time
 
@@ -8,6 +9,7 @@ from GangaCore.testlib.monitoring import run_until_state
 
 from GangaJupyter.Lib.GangaPatches import multi_backend_scan
 from GangaJupyter.Lib.Monitor.events import StatusEvents, status_events
+from GangaJupyter.Lib.Monitor.status_file_watch import status_file_watch
 
 RUNTIME = ("Configuration", "RUNTIME_PATH", "GangaJupyter")
 FAST_POLLS = [RUNTIME, ("PollThread", "Local", 2), ("PollThread", "default_backend_poll_rate", 2)]
@@ -82,3 +84,30 @@ def test_the_fix_does_nothing_when_ganga_scheduled_every_backend():
     Service.scheduled_backend_checks = {"Local": ["handle"]}
     assert multi_backend_scan.newly_active_without_check(Service(), before=set()) == ["Slurm"]
     assert multi_backend_scan.newly_active_without_check(Service(), before={"Slurm"}) == []
+
+
+@add_config([RUNTIME, ("PollThread", "Local", 600), ("PollThread", "default_backend_poll_rate", 600)])
+def test_a_kill_leaves_what_ended_before_it_completed(gpi, tmp_path):
+    """Ganga's kill marks every subjob it finds active 'killed', even one whose payload ended since the last
+    poll; GangaJupyter's kill reads the status files first (here neither a poll nor fast detection would)."""
+    from GangaCore.Core import monitoring_component
+
+    if not monitoring_component.enabled:
+        gpi.enableMonitoring()
+    flag = tmp_path / "go"
+    first = f"while [ ! -e {flag} ]; do sleep 0.1; done"
+    j = gpi.Job(application=gpi.Executable(exe="/bin/sh"), backend=gpi.Local(),
+                splitter=gpi.ArgSplitter(args=[["-c", first], ["-c", "sleep 60"]]))
+    j.submit()
+    assert run_until_state(j.subjobs[0], "running", timeout=60, sleep_period=0.2)
+    status_file_watch.unwatch(str(j.id))  # no fast detection either: nothing reads subjob 0's end before the kill
+    status_file_watch._not_watched.add(str(j.id))
+    flag.touch()  # subjob 0 ends now; Ganga's next poll is 600 s away
+    status_file = os.path.join(j.subjobs[0].outputdir, "__jobstatus__")
+    deadline = time.time() + 30
+    while time.time() < deadline and not (os.path.exists(status_file) and "EXITCODE" in open(status_file).read()):
+        time.sleep(0.1)
+    assert j.subjobs[0].status == "running"
+    j.kill()
+    assert [sj.status for sj in j.subjobs] == ["completed", "killed"]
+    assert j.status == "killed"

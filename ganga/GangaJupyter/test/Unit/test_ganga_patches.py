@@ -231,3 +231,20 @@ def test_a_ganga_error_shows_as_its_messages(kernel_attributes):
     except GangaException as err:
         lines = err._render_traceback_()
     assert lines == ["\x1b[0;31mGangaException: could not write the job\x1b[0m", "  caused by: disk full"]
+
+
+def test_the_log_folders_ganga_races_on_are_made_before_it_starts(tmp_path, monkeypatch):
+    """Two kernels starting together raced on Ganga's ``<gangadir>/logs/memory_profiles`` (``[Errno 17] File
+    exists``): %load_ext makes each folder Ganga's profiling module makes, so its check finds them."""
+    import GangaCore.Utility.Profiling as profiling
+
+    from GangaJupyter.Lib.Kernel import activation
+
+    source = inspect.getsource(profiling)
+    assert all(f"'{name}/'" in source for name in activation.GANGA_LOG_FOLDERS)  # Ganga still makes these
+    config = tmp_path / "gangarc"
+    config.write_text(f"[Configuration]\ngangadir = {tmp_path / 'gd'}\n")
+    monkeypatch.setenv("GANGA_CONFIG_FILE", str(config))
+    activation._make_ganga_log_folders()
+    activation._make_ganga_log_folders()  # again: already there is fine
+    assert sorted(p.name for p in (tmp_path / "gd" / "logs").iterdir()) == sorted(activation.GANGA_LOG_FOLDERS)

@@ -241,3 +241,16 @@ def test_the_protocol_errors_are_gangajupyter_errors(tmp_path: Path) -> None:
     loc.jupyter.symlink_to(tmp_path)
     with pytest.raises(GangaJupyterError, match="symbolic link"):
         protocol.registered_sessions(loc)
+
+
+def test_changes_go_job_by_job_those_of_a_job_itself_first():
+    from GangaJupyter.Lib.Core.journals import by_job
+
+    changes = {"7.1": ("running", 1.0), "7.2": ("running", 1.0), "3": ("completed", 2.0), "9.0": ("failed", 3.0),
+               "7": ("running", 1.5)}
+    assert by_job(changes) == [
+        {"3": ("completed", 2.0)},
+        {"7.1": ("running", 1.0), "7.2": ("running", 1.0), "7": ("running", 1.5)},
+        {"9.0": ("failed", 3.0)},
+    ]
+    assert by_job({}) == []
