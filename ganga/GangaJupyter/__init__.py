@@ -45,6 +45,9 @@ def postBootstrapHook() -> None:
 
 def load_ipython_extension(ipython) -> None:
     """``%load_ext GangaJupyter``: start Ganga with GangaJupyter loaded and set up the notebook."""
+    from .Lib.Core.location import make_ganga_log_folders
+
+    make_ganga_log_folders()  # before the kernel side imports Ganga's object model, which makes them
     from .Lib.Kernel.activation import load_extension
 
     load_extension(ipython)

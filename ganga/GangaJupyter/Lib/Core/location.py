@@ -97,3 +97,19 @@ def unwritable(folder: Path) -> str:
     os.close(fd)
     os.unlink(name)
     return ""
+
+
+#: The folders Ganga 8.7.12 makes under ``<gangadir>/logs`` when its profiling module is first imported, with a
+#: check and a ``makedirs`` that two sessions starting at the same moment race on (``[Errno 17] File exists``).
+GANGA_LOG_FOLDERS = ("cpu_profile", "memory_profiles", "call_counters")
+
+
+def make_ganga_log_folders() -> None:
+    """Make Ganga's log folders before anything imports Ganga's object model, so kernels started together do not
+    race on making them (docs/ganga-notes.rst); with them there, Ganga's own check skips its ``makedirs``."""
+    try:
+        logs = find_location().gangadir / "logs"
+        for name in GANGA_LOG_FOLDERS:
+            (logs / name).mkdir(parents=True, exist_ok=True)
+    except (LocationError, OSError):
+        pass  # Ganga's own start reports an unusable configuration or gangadir

@@ -13,6 +13,7 @@ from typing import Any
 from .. import settings
 from . import (
     after_submit,
+    atomic_job_files,
     calls_to_holder,
     flush_on_submit,
     foreign_reads_harmless,
@@ -44,6 +45,7 @@ from .patch import Patch
 PATCHES: list[Patch] = [
     ganga_options.PATCH,
     unix_lock_check_race.PATCH,
+    atomic_job_files.PATCH,
     htcondor_output.PATCH,
     status_hook.PATCH,
     quiet_other_sessions.PATCH,

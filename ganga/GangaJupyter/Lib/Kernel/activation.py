@@ -44,26 +44,7 @@ def _start_ganga() -> None:
     if RUNTIME_NAME not in configured:
         getConfig("Configuration").setSessionValue("RUNTIME_PATH", RUNTIME_NAME)
     _release_jobs_browser_helper()
-    _make_ganga_log_folders()
     import ganga.ganga  # noqa: F401  (the bootstrap; runs GangaJupyter's hooks, which call activate())
-
-
-#: The folders Ganga 8.7.12 makes under ``<gangadir>/logs`` when its profiling module is imported, with a check
-#: and a ``makedirs`` that two sessions starting at the same moment race on (``[Errno 17] File exists``).
-GANGA_LOG_FOLDERS = ("cpu_profile", "memory_profiles", "call_counters")
-
-
-def _make_ganga_log_folders() -> None:
-    """Make Ganga's log folders before it starts, so kernels started together do not race on making them
-    (docs/ganga-notes.rst); with them there, Ganga's own check skips its ``makedirs``."""
-    from ..Core.location import LocationError, find_location
-
-    try:
-        logs = find_location().gangadir / "logs"
-        for name in GANGA_LOG_FOLDERS:
-            (logs / name).mkdir(parents=True, exist_ok=True)
-    except (LocationError, OSError):
-        pass  # Ganga's own start reports an unusable configuration or gangadir
 
 
 def _release_jobs_browser_helper() -> list[int]:

@@ -121,19 +121,21 @@ class StatusFileWatch(FileSystemEventHandler):
         if len(job.subjobs):
             root = os.path.dirname(root.rstrip("/"))  # <id>/output -> <id>: holds every subjob
         with self._lock:
-            if fqid in self._watches:
-                return
-            if self._observer is None:
+            watched = fqid in self._watches
+            if not watched and self._observer is None:
                 self._observer = Observer()
                 self._observer.daemon = True
                 self._observer.start()
             try:
-                self._watches[fqid] = self._observer.schedule(self, root, recursive=bool(len(job.subjobs)))
+                if not watched:
+                    self._watches[fqid] = self._observer.schedule(self, root, recursive=bool(len(job.subjobs)))
             except OSError as err:  # inotify's limits reached: Ganga's own poll follows the job
                 logger.debug("GangaJupyter: not watching job %s (%s)", fqid, err)
                 self._not_watched.add(fqid)
                 return
-        self._catch_up(job)  # a fast job may have written its status before the watch existed
+        # a fast job may have written its status before the watch existed; a job taken over may have ended
+        # while no session watched it
+        self._catch_up(job)
 
     def unwatch(self, fqid: str) -> None:
         with self._lock:
@@ -219,10 +221,12 @@ def read_before_kill(job: Any) -> None:
 
 
 def watch_job(job: Any) -> None:
-    """Watch a job that is already active (a view re-attached after a kernel restart sees no new submit)."""
+    """Watch a job that is already active and that this session holds (a view re-attached after a kernel
+    restart sees no new submit; a job taken over from a session that died). A job another session holds is that
+    session's to watch."""
     impl = stripProxy(job)
     master = impl.master or impl
-    if adapter_for(master).watched_file(master) and master.status in AT_BACKEND:
+    if adapter_for(master).watched_file(master) and master.status in AT_BACKEND and held_here(master):
         status_file_watch.watch(master)
 
 

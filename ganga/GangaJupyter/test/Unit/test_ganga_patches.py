@@ -238,13 +238,63 @@ def test_the_log_folders_ganga_races_on_are_made_before_it_starts(tmp_path, monk
     exists``): %load_ext makes each folder Ganga's profiling module makes, so its check finds them."""
     import GangaCore.Utility.Profiling as profiling
 
-    from GangaJupyter.Lib.Kernel import activation
+    from GangaJupyter.Lib.Core import location
 
     source = inspect.getsource(profiling)
-    assert all(f"'{name}/'" in source for name in activation.GANGA_LOG_FOLDERS)  # Ganga still makes these
+    assert all(f"'{name}/'" in source for name in location.GANGA_LOG_FOLDERS)  # Ganga still makes these
     config = tmp_path / "gangarc"
     config.write_text(f"[Configuration]\ngangadir = {tmp_path / 'gd'}\n")
     monkeypatch.setenv("GANGA_CONFIG_FILE", str(config))
-    activation._make_ganga_log_folders()
-    activation._make_ganga_log_folders()  # again: already there is fine
-    assert sorted(p.name for p in (tmp_path / "gd" / "logs").iterdir()) == sorted(activation.GANGA_LOG_FOLDERS)
+    location.make_ganga_log_folders()
+    location.make_ganga_log_folders()  # again: already there is fine
+    assert sorted(p.name for p in (tmp_path / "gd" / "logs").iterdir()) == sorted(location.GANGA_LOG_FOLDERS)
+
+
+class _Killed(BaseException):
+    """SIGKILL at one step of a file write."""
+
+
+def _dies_at_call(n, real):
+    calls = [0]
+
+    def step(*args):
+        calls[0] += 1
+        if calls[0] == n:
+            raise _Killed()
+        return real(*args)
+
+    return step
+
+
+def _save_killed(saver, data, step, at):
+    """``saver`` writes "old", then "new" with the ``at``-th call of ``os.<step>`` never returning."""
+    import os
+
+    saver(str(data), object(), lambda obj, f, ignore: f.write("old"))
+    original = getattr(os, step)
+    setattr(os, step, _dies_at_call(at, original))
+    try:
+        saver(str(data), object(), lambda obj, f, ignore: f.write("new"))
+    except _Killed:
+        pass
+    finally:
+        setattr(os, step, original)
+
+
+def test_ganga_leaves_no_job_file_when_killed_between_its_renames(tmp_path):
+    from GangaJupyter.Lib.GangaPatches import atomic_job_files
+
+    data = tmp_path / "data"
+    _save_killed(atomic_job_files._ganga_safe_save, data, "rename", 2)
+    assert not data.exists() and (tmp_path / "data~").read_text() == "old"  # the next session loads the old job
+
+
+@pytest.mark.parametrize("step,at", [("link", 1), ("replace", 1), ("replace", 2)])
+def test_a_job_file_is_the_old_or_the_new_whenever_its_writer_dies(tmp_path, step, at):
+    from GangaJupyter.Lib.GangaPatches import atomic_job_files
+
+    data = tmp_path / "data"
+    _save_killed(atomic_job_files.safe_save, data, step, at)
+    assert data.read_text() == "old"
+    atomic_job_files.safe_save(str(data), object(), lambda obj, f, ignore: f.write("new"))
+    assert data.read_text() == "new" and (tmp_path / "data~").read_text() == "old"
