@@ -15,7 +15,8 @@ _ganga_safe_save = repository_xml.safe_save
 
 def safe_save(fn, _obj, to_file, ignore_subs=""):
     """Ganga's ``safe_save`` (write ``<fn>.new``, keep the old file as ``<fn>~``) with no moment at which ``fn``
-    is missing: the backup is a hard link made beside it, and the new file takes the name with one rename."""
+    is missing: the backup is a hard link made beside it, and the new file takes the name with one rename. Where
+    the file system has no hard links, the backup is made as Ganga makes it."""
     with _ganga_safe_save.lock:  # Ganga's one lock for every writer of job files
         obj = stripProxy(_obj)
         repository_xml.check_app_hash(obj)
@@ -27,8 +28,11 @@ def safe_save(fn, _obj, to_file, ignore_subs=""):
             backup = fn + "~"
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(backup + ".new")
-            os.link(fn, backup + ".new")
-            os.replace(backup + ".new", backup)
+            try:
+                os.link(fn, backup + ".new")
+                os.replace(backup + ".new", backup)
+            except OSError:  # a file system without hard links: Ganga's own backup, with its short window
+                os.replace(fn, backup)
         os.replace(new_name, fn)
 
 

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 import warnings
 from typing import Any
 
@@ -121,18 +122,17 @@ class StatusFileWatch(FileSystemEventHandler):
         if len(job.subjobs):
             root = os.path.dirname(root.rstrip("/"))  # <id>/output -> <id>: holds every subjob
         with self._lock:
-            watched = fqid in self._watches
-            if not watched and self._observer is None:
-                self._observer = Observer()
-                self._observer.daemon = True
-                self._observer.start()
-            try:
-                if not watched:
+            if fqid not in self._watches:
+                if self._observer is None:
+                    self._observer = Observer()
+                    self._observer.daemon = True
+                    self._observer.start()
+                try:
                     self._watches[fqid] = self._observer.schedule(self, root, recursive=bool(len(job.subjobs)))
-            except OSError as err:  # inotify's limits reached: Ganga's own poll follows the job
-                logger.debug("GangaJupyter: not watching job %s (%s)", fqid, err)
-                self._not_watched.add(fqid)
-                return
+                except OSError as err:  # inotify's limits reached: Ganga's own poll follows the job
+                    logger.debug("GangaJupyter: not watching job %s (%s)", fqid, err)
+                    self._not_watched.add(fqid)
+                    return
         # a fast job may have written its status before the watch existed; a job taken over may have ended
         # while no session watched it
         self._catch_up(job)
@@ -201,6 +201,8 @@ def read_before_kill(job: Any) -> None:
 
     if monitoring_component is None or not monitoring_component.enabled or monitoring_component.loop is None:
         return
+    if _on_loop(monitoring_component.loop):
+        return  # a kill made by the monitoring loop itself: waiting for the loop here would stall it
     impl = stripProxy(job)
     targets = [sj for sj in impl.subjobs if sj.status in AT_BACKEND] if len(impl.subjobs) else [impl]
     wait_until_free(targets, READ_BEFORE_KILL_TIMEOUT)  # an update of them under way may have read them already
@@ -213,11 +215,19 @@ def read_before_kill(job: Any) -> None:
             continue
         if name and os.path.exists(os.path.join(folder, name)) and not held_by_submit(target):
             pending.append(asyncio.run_coroutine_threadsafe(_refresh(target), monitoring_component.loop))
+    deadline = time.monotonic() + READ_BEFORE_KILL_TIMEOUT  # one wait for them all, however many parts
     for future in pending:
         try:
-            future.result(READ_BEFORE_KILL_TIMEOUT)
+            future.result(max(0.0, deadline - time.monotonic()))
         except Exception as err:  # the kill goes on: at worst a part that ended shows killed, as in Ganga
             logger.debug("GangaJupyter: could not read a status file before a kill: %s", err)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:  # no loop runs in this thread
+        return False
 
 
 def watch_job(job: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+import time
 from typing import Any, Callable
 
 from ..Core.statuses import AT_BACKEND
@@ -23,8 +24,6 @@ def held_here(job: Any) -> bool:
 def wait_until_free(jobs: list[Any], timeout: float) -> None:
     """Wait (at most ``timeout`` seconds) until no update holds any of ``jobs``: a read asked for now must not be
     the one that finds a job held and leaves it to an update already past its status file."""
-    import time
-
     fqids = {job.getFQID(".") for job in jobs}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

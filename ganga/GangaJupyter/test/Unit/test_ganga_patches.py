@@ -298,3 +298,19 @@ def test_a_job_file_is_the_old_or_the_new_whenever_its_writer_dies(tmp_path, ste
     assert data.read_text() == "old"
     atomic_job_files.safe_save(str(data), object(), lambda obj, f, ignore: f.write("new"))
     assert data.read_text() == "new" and (tmp_path / "data~").read_text() == "old"
+
+
+def test_a_job_file_is_written_where_the_file_system_has_no_hard_links(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from GangaJupyter.Lib.GangaPatches import atomic_job_files
+
+    def no_links(*args):
+        raise OSError(errno.EPERM, "hard links not supported")
+
+    data = tmp_path / "data"
+    atomic_job_files.safe_save(str(data), object(), lambda obj, f, ignore: f.write("old"))
+    monkeypatch.setattr(os, "link", no_links)
+    atomic_job_files.safe_save(str(data), object(), lambda obj, f, ignore: f.write("new"))
+    assert data.read_text() == "new" and (tmp_path / "data~").read_text() == "old"
