@@ -190,6 +190,21 @@ def ganga_locked(session: Path) -> set[int]:
     return set(pickle.loads(Path(f"{session}.jobs.locks").read_bytes()))
 
 
+def lock_holders(sessions: Path, job_id: int) -> list[str]:
+    """The sessions whose Ganga lock file of the jobs registry lists ``job_id`` (to tell, when a test fails, which
+    session changed a job it should not have)."""
+    found = []
+    for locks in sorted(sessions.glob("*.jobs.locks")):
+        try:
+            ids = pickle.loads(locks.read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError) as err:
+            found.append(f"{locks.name}: unreadable ({err})")
+            continue
+        if job_id in ids:
+            found.append(locks.name)
+    return found
+
+
 def mtime(path: Path) -> float:
     try:
         return path.stat().st_mtime
@@ -244,7 +259,8 @@ def test_a_kernel_on_another_host_killed_holding_a_running_job(hosts: Hosts, tmp
         assert not problems(newcomer), f"the newcomer was told: {problems(newcomer)}"
         assert (status_here, status_newcomer) == ("running", "running"), (
             f"{notice_at:.1f} s after the kill (the payload ended), job {oid} should still show otherhost's last word, "
-            f"'running', here and in the newcomer: {(status_here, status_newcomer)}, views here {KernelSession.statuses(view)}"
+            f"'running', here and in the newcomer: {(status_here, status_newcomer)}, views here {KernelSession.statuses(view)}; "
+            f"Ganga's locks of job {oid} now: {lock_holders(ganga_file.parent, oid)}"
         )  # fmt: skip
         notice = [x for x in told.splitlines() if UNREACHABLE in x]
         assert notice and OTHER in notice[0] and str(oid) in notice[0], f"the newcomer is not told who holds {oid}: {told[-2000:]}"
