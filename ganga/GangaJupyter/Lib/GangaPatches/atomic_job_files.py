@@ -30,9 +30,10 @@ def safe_save(fn, _obj, to_file, ignore_subs=""):
                 os.unlink(backup + ".new")
             try:
                 os.link(fn, backup + ".new")
-                os.replace(backup + ".new", backup)
             except OSError:  # a file system without hard links: Ganga's own backup, with its short window
                 os.replace(fn, backup)
+            else:
+                os.replace(backup + ".new", backup)
         os.replace(new_name, fn)
 
 
