@@ -37,6 +37,7 @@ from . import (
     submit_failure_message,
     submit_race,
     subjob_load_lock_order,
+    unfinished_subjob_write,
     unix_lock_check_race,
 )
 from .patch import Patch
@@ -52,6 +53,7 @@ PATCHES: list[Patch] = [
     own_locks_kept.PATCH,
     foreign_reads_harmless.PATCH,
     subjob_load_lock_order.PATCH,
+    unfinished_subjob_write.PATCH,
     shareref_short_lock.PATCH,
     monitor_held_jobs.PATCH,
     multi_backend_scan.PATCH,

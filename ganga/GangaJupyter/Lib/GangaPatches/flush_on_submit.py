@@ -1,4 +1,4 @@
-"""When ``submit()`` returns, the job is on disk as it is in memory."""
+"""The job is on disk as it is in memory before its backend sees it, and again when ``submit()`` returns."""
 from __future__ import annotations
 
 import functools
@@ -22,15 +22,32 @@ def _flushed(submit: Callable[..., Any]) -> Callable[..., Any]:
     return submit_and_flush
 
 
+def _flushed_before_backend(prepare_hook: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(prepare_hook)
+    def flush_then_prepare_hook(self, *args, **kwargs):
+        # Ganga calls this hook once the job is split and prepared, just before the backend's master_submit: a
+        # session killed from here on leaves every subjob on disk, so none that reaches the backend is lost
+        sharing.flush_jobs([self.getFQID(".")], must=True)
+        return prepare_hook(self, *args, **kwargs)
+
+    return flush_then_prepare_hook
+
+
 PATCH = WrapperPatch(
     name="flush_on_submit",
     changes="GangaCore.GPIDev.Lib.Job.Job.Job.submit",
     why=(
         "Ganga 8.7.12 writes a job to disk when it is created and then every 30 s, so a kernel killed a few "
         "seconds after ``submit()`` leaves the job on disk as ``new`` and without the name or comment it was "
-        "given: the next session would never monitor it, though it runs. ``submit()`` now writes the job (and "
-        "its subjobs) before it returns, with Ganga's own flush; each later status change is written within a "
-        "second by the session's persisting thread (``Session.service``)."
+        "given: the next session would never monitor it, though it runs; killed while the backend took the "
+        "subjobs of a new split job, it left subjobs that ran but that no session knew. ``submit()`` now writes "
+        "the job with its name and all its subjobs, with Ganga's own flush, just before the backend sees it "
+        "(``Job.monitorPrepare_hook``, which Ganga calls right before ``master_submit``; a write that fails "
+        "fails the submit, which Ganga rolls back), and again before it returns; each later status change is "
+        "written within a second by the session's persisting thread (``Session.service``)."
     ),
-    wraps=(Wrap(Job, "submit", _flushed, depth=FLUSH_ON_SUBMIT),),
+    wraps=(
+        Wrap(Job, "submit", _flushed, depth=FLUSH_ON_SUBMIT),
+        Wrap(Job, "monitorPrepare_hook", _flushed_before_backend),
+    ),
 )

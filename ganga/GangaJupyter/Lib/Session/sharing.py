@@ -185,10 +185,11 @@ def refresh_index() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ writing
-def flush_jobs(fqids: Iterable[str]) -> None:
+def flush_jobs(fqids: Iterable[str], must: bool = False) -> None:
     """Write the jobs (of these jobs and subjobs) this session holds to disk now, not at Ganga's 30 s flush: the
     job's data, and its index entry, which Ganga otherwise rewrites only at shutdown (other sessions, and Ganga's
-    own start-up, read a job's status from there)."""
+    own start-up, read a job's status from there). A write that fails raises when ``must``; otherwise the next
+    change writes again, and Ganga's own flusher runs too."""
     registry = _registry()
     repository = registry.repository
     for job_id in sorted({int(fqid.split(".", 1)[0]) for fqid in fqids if fqid}):
@@ -200,7 +201,9 @@ def flush_jobs(fqids: Iterable[str]) -> None:
                 registry._flush([obj])
                 if repository.isObjectLoaded(obj):
                     repository.index_write(job_id, shutdown=True)
-        except Exception as err:  # the next change flushes again, and Ganga's own flusher runs too
+        except Exception as err:
+            if must:
+                raise
             logger.debug("GangaJupyter: could not write job %s to disk yet: %s", job_id, err)
 
 

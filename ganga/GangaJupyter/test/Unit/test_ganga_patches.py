@@ -314,3 +314,70 @@ def test_a_job_file_is_written_where_the_file_system_has_no_hard_links(tmp_path,
     monkeypatch.setattr(os, "link", no_links)
     atomic_job_files.safe_save(str(data), object(), lambda obj, f, ignore: f.write("new"))
     assert data.read_text() == "new" and (tmp_path / "data~").read_text() == "old"
+
+
+def _job_folder(root, written: int, last: set[str] | None, index: bool = False):
+    """A split job's folder as Ganga's first write of its subjobs leaves it: ``written`` subjob folders with their
+    data, then (``last``) one more holding those files, and the subjob index when ``index``."""
+    job = root / "0"
+    job.mkdir()
+    (job / "data").write_text("the job before its split")
+    for number in range(written):
+        (job / str(number)).mkdir()
+        (job / str(number) / "data").write_text("subjob")
+    if last is not None:
+        (job / str(written)).mkdir()
+        for name in last:
+            (job / str(written) / name).write_text("")
+    if index:
+        (job / "subjobs.idx").write_text("")
+    return str(job)
+
+
+@pytest.mark.parametrize("last", [set(), {"data.new"}])
+def test_a_first_write_of_subjobs_cut_short_loads_as_the_job_before_its_split(tmp_path, last):
+    from GangaCore.Core.GangaRepository.SubJobXMLList import SubJobXMLList
+
+    from GangaJupyter.Lib.GangaPatches import unfinished_subjob_write
+    from GangaJupyter.Lib.GangaPatches.patch import ganga_function
+
+    job = _job_folder(tmp_path, 75, last)
+    ganga_check = ganga_function(SubJobXMLList, "checkJobHasChildren")
+    with pytest.raises(GangaException, match="Missing subjobs data file"):
+        ganga_check(job, "data")  # Ganga 8.7.12: the job is corrupt for every later session
+    assert unfinished_subjob_write.PATCH.wraps[0].wrapper(ganga_check)(job, "data") is False
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        dict(written=75, last={"data.new"}, index=True),  # the index is written after every subjob: not a first write
+        dict(written=75, last={"data.new", "stdout"}),  # something else was in that folder
+    ],
+)
+def test_any_other_missing_subjob_file_is_still_an_error(tmp_path, layout):
+    from GangaCore.Core.GangaRepository.SubJobXMLList import SubJobXMLList
+
+    from GangaJupyter.Lib.GangaPatches import unfinished_subjob_write
+    from GangaJupyter.Lib.GangaPatches.patch import ganga_function
+
+    job = _job_folder(tmp_path, **layout)
+    check = unfinished_subjob_write.PATCH.wraps[0].wrapper(ganga_function(SubJobXMLList, "checkJobHasChildren"))
+    with pytest.raises(GangaException, match="Missing subjobs data file"):
+        check(job, "data")
+
+
+def test_a_subjob_missing_before_the_last_is_still_an_error(tmp_path):
+    from GangaCore.Core.GangaRepository.SubJobXMLList import SubJobXMLList
+
+    from GangaJupyter.Lib.GangaPatches import unfinished_subjob_write
+    from GangaJupyter.Lib.GangaPatches.patch import ganga_function
+
+    job = _job_folder(tmp_path, 10, None)
+    (tmp_path / "0" / "3" / "data").unlink()
+    check = unfinished_subjob_write.PATCH.wraps[0].wrapper(ganga_function(SubJobXMLList, "checkJobHasChildren"))
+    with pytest.raises(GangaException, match="Missing subjobs data file"):
+        check(job, "data")
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    assert check(_job_folder(whole, 10, None), "data") is True
