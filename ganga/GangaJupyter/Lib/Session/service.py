@@ -41,13 +41,18 @@ from ..Core.protocol import (
 
 Flush = Callable[[Iterable[str]], None]
 
+#: Seconds between two writes of the jobs that changed with no change of status (a name set in a cell).
+CHANGED_EVERY = 0.5
+
 
 class SessionService:
     """A Ganga session's link to the others on its gangadir and to the Jobs browser. ``flush(fqids)`` writes the
     jobs of a batch of this session's changes to disk before they are journaled, so a reader of the journal finds
-    them on disk."""
+    them on disk; ``flush_changed()`` writes, once a second, the jobs that changed with no change of status."""
 
-    def __init__(self, location: GangaLocation, role: str, flush: Flush | None = None):
+    def __init__(
+        self, location: GangaLocation, role: str, flush: Flush | None = None, flush_changed: Callable[[], None] | None = None
+    ):
         self.location = location
         self.info = SessionInfo(
             sid=new_session_id(), pid=os.getpid(), host=HOST, role=role, started=time.time(), protocol=PROTOCOL
@@ -58,6 +63,7 @@ class SessionService:
         self.released = threading.Event()
         self._latest: dict[str, tuple[str, float]] = {}
         self._flush = flush
+        self._flush_changed = flush_changed
         self._changes: queue.SimpleQueue[dict[str, tuple[str, float]]] = queue.SimpleQueue()
         self._journal_lock = threading.Lock()
         self._wake = threading.Event()
@@ -137,9 +143,16 @@ class SessionService:
         """Write each job of a batch of changes to disk (``flush``), then journal its changes: a journal line is
         never ahead of the repository files. Job by job, jobs whose own status changed first, so a small job's
         news never waits for a big split job's files."""
+        changed_written = time.monotonic()
         while not self.released.is_set():
+            if self._flush_changed is not None and time.monotonic() - changed_written >= CHANGED_EVERY:
+                changed_written = time.monotonic()
+                try:
+                    self._flush_changed()
+                except Exception as err:
+                    self._warn(f"GangaJupyter: could not write changed jobs to disk: {err}")
             try:
-                batch = self._changes.get(timeout=1.0)
+                batch = self._changes.get(timeout=CHANGED_EVERY)
             except queue.Empty:
                 continue
             while not self._changes.empty():  # a backlog is written once
@@ -236,7 +249,9 @@ def start_service(role: str = "kernel") -> SessionService | None:
     from . import sharing
 
     try:
-        service = SessionService(sharing.ganga_location(), role, flush=sharing.flush_jobs)
+        service = SessionService(
+            sharing.ganga_location(), role, flush=sharing.flush_jobs, flush_changed=sharing.flush_changed
+        )
         service.start()
         peers = sharing.PeerWatch(service.location, service.journal_path)
         peers.start()

@@ -207,6 +207,16 @@ def flush_jobs(fqids: Iterable[str], must: bool = False) -> None:
             logger.debug("GangaJupyter: could not write job %s to disk yet: %s", job_id, err)
 
 
+def flush_changed() -> None:
+    """Write the loaded jobs this session holds that changed since Ganga last wrote them, though no status did: a
+    job made in a cell with a name, a comment set later. Ganga would write them at its next 30 s flush."""
+    repository = _registry().repository
+    mine = repository.sessionlock.locked
+    changed = [str(job_id) for job_id, obj in list(repository._fully_loaded.items()) if job_id in mine and obj._dirty]
+    if changed:
+        flush_jobs(changed)
+
+
 # ------------------------------------------------------------------------------------------------ taking over
 #: How Ganga derives a split job's status from its subjobs' (``Job.updateMasterJobStatus``): the first found.
 MASTER_ORDER = ("submitting", "submitted", "running", "completing", "failed", "killed", "completed")

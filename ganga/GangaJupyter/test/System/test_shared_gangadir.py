@@ -291,6 +291,30 @@ def test_a_plain_ganga_agrees_with_the_next_kernel_after_scenario_2(scenario_2: 
     assert plain_ganga_jobs(scenario_2.env, scenario_2.root) == [[0, "survivor", "completed"]]
 
 
+def test_a_kernel_killed_a_second_after_making_a_job_loses_its_name_and_comment(tmp_path: Path):
+    """Issue 13, item 2: "loses nothing". A job made in a cell with a name, its comment set in the next, never
+    submitted: Ganga writes a job when it is made, before ``Job(name=...)`` sets the name, and then every 30 s.
+    The kernel is killed 1 s after the last cell; the next kernel and a plain Ganga read the name and comment."""
+    env = ganga_home(tmp_path / "home", runtime_path=False)
+    first = KernelSession(env, str(tmp_path))
+    try:
+        load(first)
+        assert first.run("j = Job(name='kept', application=Executable(exe='/bin/true'), backend=Local())")["status"] == "ok"
+        assert first.run("j.comment = 'set in a later cell'")["status"] == "ok"
+        time.sleep(1.0)
+    finally:
+        first.kill()
+    second = KernelSession(env, str(tmp_path))
+    try:
+        load(second)
+        assert value(second, "[(j.id, j.name, j.comment, j.status) for j in jobs]") == [
+            (0, "kept", "set in a later cell", "new")
+        ]
+    finally:
+        second.close()
+    assert plain_ganga_jobs(env, tmp_path) == [[0, "kept", "new"]]
+
+
 def expected_master(statuses: list[str]) -> set[str]:
     """The master statuses that tell the truth about these final subjob statuses: Ganga's own rule (the first of
     failed, killed, completed present), or "failed" when some subjobs never went out."""

@@ -213,6 +213,35 @@ def test_the_session_writes_its_changes_to_disk_before_it_journals_them(tmp_path
     assert journal.latest == {"7": ("running", now), "7.0": ("completed", now + 1)}
 
 
+def test_the_session_writes_jobs_that_changed_without_a_status_change_twice_a_second(tmp_path: Path) -> None:
+    """A name set in a cell changes no status: the persisting thread writes such jobs every ``CHANGED_EVERY``
+    seconds, whether or not status changes keep it busy, and a failed write is told, not fatal."""
+    from GangaJupyter.Lib.Monitor.events import EventBatch
+    from GangaJupyter.Lib.Session.service import CHANGED_EVERY
+
+    calls: list[float] = []
+
+    def flush_changed() -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 2:
+            raise OSError("a full disk")
+
+    worker = SessionService(location(tmp_path), "kernel", flush=lambda fqids: None, flush_changed=flush_changed)
+    protocol.jupyter_folder(worker.location, "sessions")
+    worker.journal_path.touch()
+    persisting = threading.Thread(target=worker._persist, daemon=True)
+    started = time.monotonic()
+    persisting.start()
+    while time.monotonic() - started < 6 * CHANGED_EVERY:  # busy with status changes meanwhile
+        worker._on_batch(EventBatch({"7": ("running", time.time())}))
+        time.sleep(0.05)
+    worker.released.set()
+    persisting.join(timeout=5)
+    assert len(calls) >= 4, f"{len(calls)} writes in {6 * CHANGED_EVERY} s"
+    assert max(b - a for a, b in zip([started] + calls, calls)) < 2 * CHANGED_EVERY + 0.5
+    assert "could not write changed jobs to disk: a full disk" in worker._problem
+
+
 # ---------------------------------------------------------------------------------------------- results, errors
 def test_an_action_result_has_one_shape() -> None:
     assert ActionResult.success("done") == ActionResult(True, "done", "success")
