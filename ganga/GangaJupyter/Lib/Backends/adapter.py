@@ -105,6 +105,11 @@ class BackendAdapter:
         it an id."""
         return getattr(job.backend, "id", None) not in (None, "", -1, 0, [], [-1])
 
+    def ending(self, job: Any) -> bool:
+        """Whether ``job``'s payload has ended on its own and the backend has yet to record how (asked before a
+        kill, which would otherwise mark it killed); False when the backend cannot tell (the default)."""
+        return False
+
     def lost_status(self, job: Any) -> str | None:
         """For a job (or subjob) marked submitted or running whose session died: the final status when the backend
         shows it ended without saying how (its process is gone), ``killed`` if that session was killing it; None

@@ -102,6 +102,16 @@ class LocalAdapter(BackendAdapter):
             return False
         return _runs_a_script_in(scripts)
 
+    def ending(self, job: Any) -> bool:
+        """The payload's process (``PID`` in the status file) is gone, and the wrapper, which looks every 0.3 s
+        and then makes the output sandbox, has not written ``EXITCODE`` yet."""
+        try:
+            text = _read_status(job.getOutputWorkspace(create=False).getPath())
+        except Exception:  # no workspace: it never started
+            return False
+        payload = re.search(r"^PID: (\d{1,9})\s*$", text, re.M)
+        return payload is not None and "EXITCODE:" not in text and not pid_alive(int(payload.group(1)))
+
     def lost_status(self, job: Any) -> str | None:
         """Every process of the job is gone (the payload and the wrapper its status file names, and the wrapper
         that runs a split job's subjobs) and its status file has no ``EXITCODE``: killed (when its session was

@@ -190,6 +190,8 @@ status_file_watch = StatusFileWatch()
 
 #: How long a kill waits for the backend's status files to be read first (it kills regardless after that).
 READ_BEFORE_KILL_TIMEOUT = 5.0
+#: How long a kill waits for the backend to record how the payloads that have just ended ended.
+ENDING_TIMEOUT = 2.0
 
 
 def read_before_kill(job: Any) -> None:
@@ -205,6 +207,11 @@ def read_before_kill(job: Any) -> None:
         return  # a kill made by the monitoring loop itself: waiting for the loop here would stall it
     impl = stripProxy(job)
     targets = [sj for sj in impl.subjobs if sj.status in AT_BACKEND] if len(impl.subjobs) else [impl]
+    ending = [target for target in targets if adapter_for(target).ending(target)]
+    deadline = time.monotonic() + ENDING_TIMEOUT  # payloads that ended, whose wrappers are recording how
+    while ending and time.monotonic() < deadline:
+        time.sleep(0.05)
+        ending = [target for target in ending if adapter_for(target).ending(target)]
     wait_until_free(targets, READ_BEFORE_KILL_TIMEOUT)  # an update of them under way may have read them already
     pending = []
     for target in targets:

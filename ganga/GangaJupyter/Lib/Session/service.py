@@ -43,6 +43,8 @@ Flush = Callable[[Iterable[str]], None]
 
 #: Seconds between two writes of the jobs that changed with no change of status (a name set in a cell).
 CHANGED_EVERY = 0.5
+#: Seconds between two writes of a split job whose subjobs alone changed (a 100-subjob job takes 0.1-0.5 s).
+SUBJOBS_EVERY = 0.5
 
 
 class SessionService:
@@ -142,22 +144,35 @@ class SessionService:
     def _persist(self) -> None:
         """Write each job of a batch of changes to disk (``flush``), then journal its changes: a journal line is
         never ahead of the repository files. Job by job, jobs whose own status changed first, so a small job's
-        news never waits for a big split job's files."""
+        news never waits for a big split job's files; a split job whose subjobs alone changed is written at most
+        every ``SUBJOBS_EVERY`` seconds, its changes meanwhile gathered into that write."""
         changed_written = time.monotonic()
+        waiting: dict[str, tuple[str, float]] = {}  # subjob changes of jobs written less than SUBJOBS_EVERY ago
+        written: dict[str, float] = {}  # job id -> when its subjob changes were last written
         while not self.released.is_set():
-            if self._flush_changed is not None and time.monotonic() - changed_written >= CHANGED_EVERY:
-                changed_written = time.monotonic()
+            now = time.monotonic()
+            if self._flush_changed is not None and now - changed_written >= CHANGED_EVERY:
+                changed_written = now
                 try:
                     self._flush_changed()
                 except Exception as err:
                     self._warn(f"GangaJupyter: could not write changed jobs to disk: {err}")
             try:
-                batch = self._changes.get(timeout=CHANGED_EVERY)
+                batch = self._changes.get(timeout=SUBJOBS_EVERY / 2 if waiting else CHANGED_EVERY)
             except queue.Empty:
-                continue
+                batch = {}
             while not self._changes.empty():  # a backlog is written once
                 batch.update(self._changes.get())
+            batch = {**waiting, **batch}
+            waiting = {}
             for changes in by_job(batch):
+                job_id = next(iter(changes)).split(".", 1)[0]
+                now = time.monotonic()
+                if job_id not in changes and now - written.get(job_id, float("-inf")) < SUBJOBS_EVERY:
+                    waiting.update(changes)
+                    continue
+                if len(changes) > (job_id in changes):  # subjob changes among them
+                    written[job_id] = now
                 if self._flush is not None:
                     try:
                         self._flush(changes)

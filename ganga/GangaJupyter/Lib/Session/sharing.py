@@ -138,7 +138,9 @@ def reload(job_ids: Iterable[int]) -> None:
     registry = _registry()
     repository = registry.repository
     unknown = False
-    with registry._flush_lock, registry._read_lock:
+    # Ganga's read lock only: a job another session holds is never one this session writes, so the read need not
+    # wait while this session writes its own jobs under the flush lock (a 100-subjob job can take a second)
+    with registry._read_lock:
         for job_id in job_ids:
             if job_id in repository.sessionlock.locked:
                 continue
@@ -159,8 +161,8 @@ def reload(job_ids: Iterable[int]) -> None:
                 logger.debug("GangaJupyter: could not read job %s again: %s", job_id, err)
                 if job_id in repository.incomplete_objects and os.path.exists(repository.get_fn(job_id)):
                     repository.incomplete_objects.remove(job_id)  # Ganga's load gave up on it for good: not here
-        if unknown:
-            repository.update_index()
+    if unknown:
+        refresh_index()
 
 
 def forget_removed(job_ids: Iterable[int]) -> None:
@@ -297,8 +299,18 @@ def adopt_orphans() -> dict[int, ganga_locks.GangaSession]:
                 obj._setDirty()
                 logger.info("GangaJupyter: took over job %s from a session that ended: %s", job_id, "; ".join(changed))
             flush_jobs([str(job_id)])
+            announce(obj)
             watch_job(obj)  # its status file tells this session at once, as it told the session that died
         return others
+
+
+def announce(job: Any) -> None:
+    """Tell every view, in this session and (through its journal) in the others, the statuses of a job just taken
+    over, as read from disk: what the session that died wrote and never journaled changes no status here."""
+    from ..Monitor.events import status_events
+
+    for one in [job, *job.subjobs]:
+        status_events.publish(one.getFQID("."), one.status)
 
 
 def before_scan() -> set[int]:

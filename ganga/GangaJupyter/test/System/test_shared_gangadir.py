@@ -315,6 +315,66 @@ def test_a_kernel_killed_a_second_after_making_a_job_loses_its_name_and_comment(
     assert plain_ganga_jobs(env, tmp_path) == [[0, "kept", "new"]]
 
 
+PLAIN_HOLDER = """
+import time
+import ganga.ganga
+from ganga import Job, Executable, Local, runMonitoring
+runMonitoring()
+j = Job(name='unjournaled', application=Executable(exe='/bin/sh', args=['-c', 'sleep 3']), backend=Local())
+j.submit()
+print('SUBMITTED', flush=True)
+input()  # the test shows the job in a kernel, then says go on
+started = time.time()
+while j.status != 'completed' and time.time() - started < 60:
+    time.sleep(0.3)
+print('ENDED', j.status, flush=True)
+"""
+
+
+def next_line(process: subprocess.Popen, marker: str) -> list[str]:
+    """The words of the next line of ``process``'s output that starts with ``marker`` (Ganga logs there too)."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith(marker):
+            return line.split()
+    return []
+
+
+def test_a_view_of_a_job_that_ended_in_a_session_with_no_journal_shows_how_it_ended(tmp_path: Path):
+    """Issue 13, item 2: "Each job then reaches its true final state", in every view. A plain Ganga session (no
+    GangaJupyter: no journal, as a session killed between writing a job and journaling it) holds a job a
+    kernel's view shows active; the job completes there and that session exits. The kernel takes the job over
+    from disk, where it is already ``completed``: no status changes, yet its view shows ``completed``."""
+    env = ganga_home(tmp_path / "home", runtime_path=False)
+    kernel = KernelSession(env, str(tmp_path))
+    plain = None
+    try:
+        load(kernel)
+        plain = subprocess.Popen(
+            [sys.executable, "-c", PLAIN_HOLDER], env=env, cwd=tmp_path, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+        assert plain.stdout is not None and plain.stdin is not None
+        assert next_line(plain, "SUBMITTED") == ["SUBMITTED"]
+        ok, listed = settles(kernel, "[j.id for j in jobs]", lambda v: 0 in v, 10)
+        assert ok, f"the kernel does not list the plain session's job: {listed}"
+        before = len(kernel.views())
+        kernel.run("jobs(0)")
+        assert len(kernel.views()) > before, "no live view of jobs(0)"
+        view = kernel.views()[-1]
+        assert view.state["status"] != "completed"  # Ganga rewrites a job's index entry only at its shutdown
+        plain.stdin.write("\n")
+        plain.stdin.flush()
+        assert next_line(plain, "ENDED") == ["ENDED", "completed"]
+        assert plain.wait(timeout=60) == 0
+        shown_ = wait_for_all([kernel], lambda: view.state["status"] == "completed", timeout=15)
+        assert shown_, f"the view shows {view.state['status']!r} 15 s after the job completed and its session exited"
+    finally:
+        if plain is not None and plain.poll() is None:
+            plain.kill()
+        kernel.close()
+
+
 def expected_master(statuses: list[str]) -> set[str]:
     """The master statuses that tell the truth about these final subjob statuses: Ganga's own rule (the first of
     failed, killed, completed present), or "failed" when some subjobs never went out."""

@@ -119,6 +119,29 @@ def test_local_jobs_are_watched_through_gangas_status_file(tmp_path: Path) -> No
     )
 
 
+def test_a_local_payload_that_ended_before_its_wrapper_wrote_how_is_ending(tmp_path: Path) -> None:
+    """Before a kill: a payload whose process is gone while the status file has no EXITCODE yet is ending (its
+    wrapper looks every 0.3 s); one that runs, one whose exit is recorded, and one that never started are not."""
+    local = adapter_for(Job(Backend("Local")))
+    job = Job(Backend("Local"), tmp_path / "out")
+    assert local.ending(job) is False  # no workspace, no status file
+    status = job.getOutputWorkspace().getPath() + "__jobstatus__"
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    try:
+        Path(status).write_text(f"START: now\nWRAPPER: {os.getpid()}\nPID: {running.pid}\n")
+        assert local.ending(job) is False
+        Path(status).write_text(f"START: now\nWRAPPER: {os.getpid()}\nPID: {ended.pid}\n")
+        assert local.ending(job) is True
+        Path(status).write_text(f"START: now\nWRAPPER: {os.getpid()}\nPID: {ended.pid}\nEXITCODE: 0\n")
+        assert local.ending(job) is False
+    finally:
+        running.kill()
+        running.wait()
+    assert BackendAdapter().ending(job) is False
+
+
 def test_local_live_figures_count_the_process_and_its_children() -> None:
     local = adapter_for(Job(Backend("Local")))
     burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\ntime.sleep(60)"
