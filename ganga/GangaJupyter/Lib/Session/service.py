@@ -6,6 +6,7 @@ bootstrap.
 """
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -39,12 +40,15 @@ from ..Core.protocol import (
 )
 
 
-Flush = Callable[[Iterable[str]], None]
+#: Writes the jobs of these changes; False when a job was busy and is to be written later (None: written).
+Flush = Callable[[Iterable[str]], "bool | None"]
 
 #: Seconds between two writes of the jobs that changed with no change of status (a name set in a cell).
 CHANGED_EVERY = 0.5
 #: Seconds between two writes of a split job whose subjobs alone changed (a 100-subjob job takes 0.1-0.5 s).
 SUBJOBS_EVERY = 0.5
+#: Seconds between two looks at the changes left for later (a job that was busy, subjob changes gathered).
+RETRY_EVERY = 0.1
 
 
 class SessionService:
@@ -147,7 +151,7 @@ class SessionService:
         news never waits for a big split job's files; a split job whose subjobs alone changed is written at most
         every ``SUBJOBS_EVERY`` seconds, its changes meanwhile gathered into that write."""
         changed_written = time.monotonic()
-        waiting: dict[str, tuple[str, float]] = {}  # subjob changes of jobs written less than SUBJOBS_EVERY ago
+        waiting: dict[str, tuple[str, float]] = {}  # changes of busy jobs, and of subjobs gathered for one write
         written: dict[str, float] = {}  # job id -> when its subjob changes were last written
         while not self.released.is_set():
             now = time.monotonic()
@@ -158,7 +162,7 @@ class SessionService:
                 except Exception as err:
                     self._warn(f"GangaJupyter: could not write changed jobs to disk: {err}")
             try:
-                batch = self._changes.get(timeout=SUBJOBS_EVERY / 2 if waiting else CHANGED_EVERY)
+                batch = self._changes.get(timeout=RETRY_EVERY if waiting else CHANGED_EVERY)
             except queue.Empty:
                 batch = {}
             while not self._changes.empty():  # a backlog is written once
@@ -175,7 +179,9 @@ class SessionService:
                     written[job_id] = now
                 if self._flush is not None:
                     try:
-                        self._flush(changes)
+                        if self._flush(changes) is False:  # Ganga is changing the job: the next round writes it
+                            waiting.update(changes)
+                            continue
                     except Exception as err:
                         self._warn(f"GangaJupyter: could not write job changes to disk: {err}")
                 self.journal(changes)
@@ -265,7 +271,10 @@ def start_service(role: str = "kernel") -> SessionService | None:
 
     try:
         service = SessionService(
-            sharing.ganga_location(), role, flush=sharing.flush_jobs, flush_changed=sharing.flush_changed
+            sharing.ganga_location(),
+            role,
+            flush=functools.partial(sharing.flush_jobs, wait=False),  # a busy job must not hold back the others
+            flush_changed=sharing.flush_changed,
         )
         service.start()
         peers = sharing.PeerWatch(service.location, service.journal_path)

@@ -187,26 +187,35 @@ def refresh_index() -> None:
 
 
 # ------------------------------------------------------------------------------------------------ writing
-def flush_jobs(fqids: Iterable[str], must: bool = False) -> None:
+def flush_jobs(fqids: Iterable[str], must: bool = False, wait: bool = True) -> bool:
     """Write the jobs (of these jobs and subjobs) this session holds to disk now, not at Ganga's 30 s flush: the
     job's data, and its index entry, which Ganga otherwise rewrites only at shutdown (other sessions, and Ganga's
     own start-up, read a job's status from there). A write that fails raises when ``must``; otherwise the next
-    change writes again, and Ganga's own flusher runs too."""
+    change writes again, and Ganga's own flusher runs too. Without ``wait``, a job another thread is changing
+    (Ganga's monitor completing it, with its output sandbox) is left for later: returns False when one was."""
     registry = _registry()
     repository = registry.repository
+    written = True
     for job_id in sorted({int(fqid.split(".", 1)[0]) for fqid in fqids if fqid}):
         obj = repository.objects.get(job_id)
         if obj is None or job_id not in repository.sessionlock.locked:
             continue
         try:
-            with registry._flush_lock:
-                registry._flush([obj])
-                if repository.isObjectLoaded(obj):
-                    repository.index_write(job_id, shutdown=True)
+            with registry._flush_lock:  # Ganga's order: the flush lock, then the job's
+                if not obj._lock.acquire(blocking=wait):
+                    written = False
+                    continue
+                try:
+                    registry._flush([obj])
+                    if repository.isObjectLoaded(obj):
+                        repository.index_write(job_id, shutdown=True)
+                finally:
+                    obj._lock.release()
         except Exception as err:
             if must:
                 raise
             logger.debug("GangaJupyter: could not write job %s to disk yet: %s", job_id, err)
+    return written
 
 
 def flush_changed() -> None:
@@ -216,7 +225,7 @@ def flush_changed() -> None:
     mine = repository.sessionlock.locked
     changed = [str(job_id) for job_id, obj in list(repository._fully_loaded.items()) if job_id in mine and obj._dirty]
     if changed:
-        flush_jobs(changed)
+        flush_jobs(changed, wait=False)  # one Ganga is changing is written at the next look
 
 
 # ------------------------------------------------------------------------------------------------ taking over

@@ -213,6 +213,43 @@ def test_the_session_writes_its_changes_to_disk_before_it_journals_them(tmp_path
     assert journal.latest == {"7": ("running", now), "7.0": ("completed", now + 1)}
 
 
+def test_a_job_busy_in_ganga_is_written_and_journaled_later_and_holds_back_no_other(tmp_path: Path) -> None:
+    """Ganga's monitor holds a job while it completes it: the write of that job is left for a later round, the
+    other jobs' changes are written and journaled meanwhile, and the busy job's line follows its write."""
+    from GangaJupyter.Lib.Monitor.events import EventBatch
+
+    loc = location(tmp_path)
+    busy = threading.Event()
+    busy.set()
+    writes: list[list[str]] = []
+
+    def flush(fqids) -> bool:
+        fqids = sorted(fqids)
+        if fqids == ["7"] and busy.is_set():
+            return False
+        writes.append(fqids)
+        return True
+
+    worker = SessionService(loc, "kernel", flush=flush)
+    protocol.jupyter_folder(loc, "sessions")
+    worker.journal_path.touch()
+    persisting = threading.Thread(target=worker._persist, daemon=True)
+    persisting.start()
+    now = time.time()
+    worker._on_batch(EventBatch({"7": ("completed", now)}))
+    worker._on_batch(EventBatch({"8": ("running", now)}))
+    assert wait_until(lambda: worker.journal_path.read_text().count("\n") == 1, timeout=5)
+    assert writes == [["8"]] and '"8"' in worker.journal_path.read_text()
+    busy.clear()  # Ganga is done with job 7
+    assert wait_until(lambda: worker.journal_path.read_text().count("\n") == 2, timeout=5)
+    worker.released.set()
+    persisting.join(timeout=5)
+    assert writes == [["8"], ["7"]]
+    journal = Journal(protocol.sessions_folder(loc))
+    assert journal.read() == {7, 8}
+    assert journal.latest == {"7": ("completed", now), "8": ("running", now)}
+
+
 def test_the_session_writes_jobs_that_changed_without_a_status_change_twice_a_second(tmp_path: Path) -> None:
     """A name set in a cell changes no status: the persisting thread writes such jobs every ``CHANGED_EVERY``
     seconds, whether or not status changes keep it busy, and a failed write is told, not fatal."""
