@@ -54,7 +54,7 @@ RETRY_EVERY = 0.1
 class SessionService:
     """A Ganga session's link to the others on its gangadir and to the Jobs browser. ``flush(fqids)`` writes the
     jobs of a batch of this session's changes to disk before they are journaled, so a reader of the journal finds
-    them on disk; ``flush_changed()`` writes, once a second, the jobs that changed with no change of status."""
+    them on disk; ``flush_changed()`` writes, twice a second, the jobs that changed with no change of status."""
 
     def __init__(
         self, location: GangaLocation, role: str, flush: Flush | None = None, flush_changed: Callable[[], None] | None = None
