@@ -29,20 +29,15 @@ def by_job(changes: Changes) -> list[Changes]:
 
 
 class JournalFollower:
-    """What the journals in ``folder`` (but ``skip``) gained since the last :meth:`read`. With ``from_end``, the
-    journals there when the follower starts are followed from their current end (their changes are on disk)."""
+    """What the journals in ``folder`` (but ``skip``) gained since the last :meth:`read`. With ``since``, changes
+    made before that time are left out: a session that read the repository then has them from disk. (Following
+    from the journals' end instead would lose the changes journaled between that read and the follower's start.)"""
 
-    def __init__(self, folder: Path, skip: Path | None = None, from_end: bool = False):
+    def __init__(self, folder: Path, skip: Path | None = None, since: float | None = None):
         self.folder = folder
         self.skip = skip
+        self.since = since
         self._offsets: dict[Path, tuple[int, int]] = {}  # path -> (inode, bytes read)
-        if from_end:
-            for path in self.paths():
-                try:
-                    info = os.stat(path, follow_symlinks=False)
-                except OSError:
-                    continue
-                self._offsets[path] = (info.st_ino, info.st_size)
 
     def paths(self) -> list[Path]:
         try:
@@ -73,6 +68,8 @@ class JournalFollower:
                     handle.seek(offset)
                     for line in data[:end].splitlines():
                         for fqid, change in parse_journal_line(line).items():
+                            if self.since is not None and change[1] < self.since:
+                                continue
                             if fqid not in changes or change[1] >= changes[fqid][1]:
                                 changes[fqid] = change
             self._offsets[path] = (info.st_ino, offset)

@@ -48,6 +48,11 @@ logger = getLogger()
 NEEDS_MONITORING = ("submitting", "submitted", "running", "completing")
 CALL_TIMEOUT = 120.0  # seconds a call may take in the session that holds the job
 HELD_CACHE = 0.2  # seconds the other sessions' locks are read again at most once
+#: When Ganga loaded GangaJupyter (its patches import this module), before it read the repository.
+LOADED = time.time()
+#: Seconds before then from which the other sessions' journals are read: a change is journaled within a second
+#: or two of being made, so one made before Ganga's read but journaled after it is news too.
+STARTUP_MARGIN = 10.0
 MIN_TICK = 0.1  # seconds between two reads of the other sessions' journals, however often they grow
 
 
@@ -138,9 +143,9 @@ def reload(job_ids: Iterable[int]) -> None:
     registry = _registry()
     repository = registry.repository
     unknown = False
-    # Ganga's read lock only: a job another session holds is never one this session writes, so the read need not
-    # wait while this session writes its own jobs under the flush lock (a 100-subjob job can take a second)
-    with registry._read_lock:
+    # Ganga's flush lock too: its flusher may be writing this very job (a foreign job Ganga marked dirty), and a
+    # load that swaps the job's attributes under it deadlocks the two on the job's lock and its old parts' locks
+    with registry._flush_lock, registry._read_lock:
         for job_id in job_ids:
             if job_id in repository.sessionlock.locked:
                 continue
@@ -416,7 +421,9 @@ class PeerWatch:
     def __init__(self, location: GangaLocation, own_journal: Path, interval: float = 0.25):
         self.interval = interval
         self.folder = sessions_folder(location)
-        self.follower = JournalFollower(self.folder, skip=own_journal, from_end=True)
+        # every change since a little before Ganga loaded GangaJupyter, which it does before it reads the
+        # repository: a change journaled between that read and now is still news here
+        self.follower = JournalFollower(self.folder, skip=own_journal, since=LOADED - STARTUP_MARGIN)
         self._sessionlock = _registry().repository.sessionlock
         self._counter = Path(self._sessionlock.cntfn)
         self._counter_mtime = self._mtime(self._counter)

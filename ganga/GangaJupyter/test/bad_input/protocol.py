@@ -293,7 +293,7 @@ def _journal_followed_from_where_it_was(tmp_path: Path) -> None:
     folder = protocol.jupyter_folder(loc, "sessions")
     journal = folder / "h.7.gg.events"
     journal.write_text(protocol.journal_line({"1": ("running", 1.0)}))
-    follower = JournalFollower(folder, from_end=True)  # what was there is on disk already
+    follower = JournalFollower(folder, since=1.5)  # what was there before is on disk already
     with journal.open("a") as appending:
         appending.write(protocol.journal_line({"1": ("completed", 2.0)}) + '{"changes": {"2": ["run')
     assert follower.read() == {"1": ("completed", 2.0)}, "a half-written line was read, or old lines again"
