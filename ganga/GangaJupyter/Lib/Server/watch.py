@@ -56,14 +56,16 @@ class RepositoryWatch(FileSystemEventHandler):
         self._wake.set()
         self._observer.stop()
 
-    def _watch_jobs(self) -> None:
+    def _watch_jobs(self) -> bool:
         """Watch Ganga's job folder once it exists (a new gangadir has none until Ganga's first session). When
-        inotify runs out of watches (one per job folder), read the whole repository every ``RESCAN`` s instead."""
+        inotify runs out of watches (one per job folder), read the whole repository every ``RESCAN`` s instead.
+        Returns whether it read the whole repository."""
         if self.polling:
             if time.monotonic() - self._last_scan > RESCAN:
                 self._last_scan = time.monotonic()
                 self.index.load_all()
-            return
+                return True
+            return False
         if not self.watching_jobs and self._jobs_root.is_dir():
             try:
                 self._observer.schedule(self, str(self._jobs_root), recursive=True)
@@ -76,6 +78,8 @@ class RepositoryWatch(FileSystemEventHandler):
                 )
             self._last_scan = time.monotonic()
             self.index.load_all()  # jobs made before the watch started
+            return True
+        return False
 
     def _sweep_journals(self) -> None:
         """Remove the journals of sessions that ended without cleaning up (killed, or their host went down)."""
@@ -133,7 +137,8 @@ class RepositoryWatch(FileSystemEventHandler):
         while not self._stop.is_set():
             try:
                 if reload:
-                    self.index.load_all()
+                    if not self._watch_jobs():  # the first read comes after the watch, so nothing falls between
+                        self.index.load_all()
                     reload = False
                 self._step()
             except Exception:

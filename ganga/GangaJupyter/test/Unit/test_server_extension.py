@@ -7,6 +7,7 @@ import asyncio
 import html
 import json
 import re
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from GangaJupyter.Lib.Core.statuses import ACTIVE, LIFECYCLE, STATUS_COLOURS, UN
 from GangaJupyter.Lib.Server.app import JobsBrowserApp
 from GangaJupyter.Lib.Server.browser import GangaJobsBrowser
 from GangaJupyter.Lib.Server.repository import Query, RepositoryIndex
+from GangaJupyter.Lib.Server.watch import RepositoryWatch
 
 TOKEN = "unit-test-token"
 
@@ -129,3 +131,20 @@ def test_the_server_names_backends_as_users_know_them(tmp_path: Path) -> None:
     index.load_all()
     assert [index.get(i).backend for i in (1, 2, 3)] == ["Local", "Dirac", ""]
     assert index.query(Query())["backends"] == ["Dirac", "Local"]
+
+
+def test_the_watcher_reads_the_repository_once_when_it_starts(tmp_path: Path) -> None:
+    """Once ``loaded`` is set, nothing unchanged reads again: a page that asked with ``known=`` is told unchanged
+    (CI saw a second full read, started with the job folder's watch, land between two requests)."""
+    loc = location(tmp_path)
+    write_index(loc, 1, {"status": "completed", "name": "settled"})
+    index = RepositoryIndex(loc)
+    watch = RepositoryWatch(index, interval=0.02)
+    watch.start()
+    try:
+        assert index.loaded.wait(10)
+        time.sleep(0.5)  # several rounds of the watcher
+        assert watch.watching_jobs
+        assert index.version == 1 and index.get(1).changed == 1
+    finally:
+        watch.stop()
