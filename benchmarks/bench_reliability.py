@@ -410,6 +410,7 @@ class Run:
         self.notes: list[str] = []
         self.split_submit_seconds: list[float] = []
         self._serial = 0
+        self.started = time.time()
 
     # --------------------------------------------------------------- kernels
     def start_kernels(self, n: int) -> list[Kernel]:
@@ -795,6 +796,15 @@ def write_log(path: Path, run: Run) -> None:
     """For the developer: every failed cell with its traceback, then each kernel's text output."""
     parts = [entry for k in run.kernels for entry in k.log]
     parts += [f"=== {k.name} (pid {k.pid}{', killed' if k.killed_at else ''}) output\n{k.texts()}\n" for k in run.kernels]
+    parts.append("=== each job: what was asked, and what each kernel's views showed when (seconds into the run)")
+    parts += [f"kill of {k.kernel.name} at {k.at - run.started:.2f}: {k.kind}, {k.detail}" for k in run.kills]
+    for job in run.jobs.values():
+        parts.append(f"job {job.id} {job.name!r} of {job.owner}: "
+                     + ", ".join(f"{action} by {who} at {t - run.started:.2f}" for t, action, who in job.asks))
+        for kernel in run.kernels:
+            line = kernel.timeline(job.id)
+            if line:
+                parts.append(f"  {kernel.name}: " + ", ".join(f"{s} {t - run.started:.2f}" for t, s in line))
     path.write_text("\n".join(parts))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..Core.files import write_atomic
 from ..Core.scheduler_record import SchedulerRecord
@@ -109,6 +109,16 @@ class BackendAdapter:
         """Whether ``job``'s payload has ended on its own and the backend has yet to record how (asked before a
         kill, which would otherwise mark it killed); False when the backend cannot tell (the default)."""
         return False
+
+    def pause(self, job: Any, parts: list[Any]) -> Callable[[], None]:
+        """Stop the processes of ``parts`` (``job`` itself, or subjobs of it) just before ``job`` is killed, so that
+        none ends between the last read of how they are and the kill; returns what resumes them, which is harmless
+        once they are killed. The default stops nothing (the backend's processes are not this machine's)."""
+        return lambda: None
+
+    def resume(self, job: Any, parts: list[Any]) -> None:
+        """Let the processes of ``parts`` go on if a session paused them for a kill and died before it killed:
+        asked of every job a session takes over. The default has nothing to resume."""
 
     def lost_status(self, job: Any) -> str | None:
         """For a job (or subjob) marked submitted or running whose session died: the final status when the backend

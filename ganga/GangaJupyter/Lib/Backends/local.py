@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import signal
 import time
-from typing import Any
+from typing import Any, Callable
 
 import psutil
 
@@ -112,6 +113,18 @@ class LocalAdapter(BackendAdapter):
         payload = re.search(r"^PID: (\d{1,9})\s*$", text, re.M)
         return payload is not None and "EXITCODE:" not in text and not pid_alive(int(payload.group(1)))
 
+    def pause(self, job: Any, parts: list[Any]) -> Callable[[], None]:
+        """SIGSTOP the process groups of Local's wrappers: a split job's batch runner (which would start more
+        subjobs) and each part's wrapper with its payload (each in a session of its own, as Ganga starts them). A
+        payload that has just ended is then a zombie its stopped wrapper has not reaped, which :meth:`ending`
+        sees. Only groups whose leader runs a script of this job are touched (a pid may have been reused)."""
+        stopped = _signal_groups(job, parts, signal.SIGSTOP)
+        return lambda: _signal_groups(job, parts, signal.SIGCONT, stopped)
+
+    def resume(self, job: Any, parts: list[Any]) -> None:
+        """SIGCONT the process groups :meth:`pause` would stop (harmless when they run)."""
+        _signal_groups(job, parts, signal.SIGCONT)
+
     def lost_status(self, job: Any) -> str | None:
         """Every process of the job is gone (the payload and the wrapper its status file names, and the wrapper
         that runs a split job's subjobs) and its status file has no ``EXITCODE``: killed (when its session was
@@ -129,6 +142,53 @@ class LocalAdapter(BackendAdapter):
         if "EXITCODE:" in _read_status(folder):
             return None  # the wrapper wrote it on its way out
         return "killed" if kill_was_asked(job) else "failed"
+
+
+def _signal_groups(job: Any, parts: list[Any], signum: int, groups: list[int] | None = None) -> list[int]:
+    """Send ``signum`` to the process groups of Local's wrappers of ``job`` and ``parts`` (or to ``groups``, found
+    before), only those whose leader runs a script of this job (a pid may have been reused); returns those signalled."""
+    if groups is None:
+        groups = [g for g in dict.fromkeys(_wrapper_pids(job, parts)) if _runs_job_script(g, job)]
+    signalled = []
+    for group in groups:
+        try:
+            os.killpg(group, signum)
+            signalled.append(group)
+        except OSError:  # ended (or killed) meanwhile
+            continue
+    return signalled
+
+
+def _wrapper_pids(job: Any, parts: list[Any]) -> list[int]:
+    """The pids of Local's wrappers for ``job`` and ``parts``: Ganga's ``wrapper_pid`` fields, and the WRAPPER
+    lines of the parts' status files (a subjob Ganga has not polled since it started has only that)."""
+    pids = []
+    for one in [job] + parts:
+        wrapper = getattr(one.backend, "wrapper_pid", -1)
+        pids += [p for p in (wrapper if isinstance(wrapper, list) else [wrapper]) if isinstance(p, int) and p > 0]
+    for part in parts:
+        try:
+            text = _read_status(part.getOutputWorkspace(create=False).getPath())
+        except Exception:  # no workspace: it never started
+            continue
+        found = re.search(r"^WRAPPER: (\d{1,9})\s*$", text, re.M)
+        if found:
+            pids.append(int(found.group(1)))
+    return pids
+
+
+def _runs_job_script(pid: int, job: Any) -> bool:
+    """Whether ``pid`` leads its own process group (as Ganga starts Local's wrappers), not this process's, and runs
+    a script of ``job``'s workspace (``<job>/input/...`` or ``<job>/<subjob>/input/...``)."""
+    try:
+        if os.getpgid(pid) != pid or pid == os.getpgrp():
+            return False
+        root = os.path.join(os.path.dirname(os.path.normpath(job.getInputWorkspace(create=False).getPath())), "")
+        return any(arg.startswith(root) for arg in psutil.Process(pid).cmdline())
+    except (OSError, psutil.Error):
+        return False
+    except Exception:  # no workspace
+        return False
 
 
 _scripts_seen: tuple[float, set[str]] = (0.0, set())

@@ -36,9 +36,11 @@ from . import (
     status_hook,
     submit_failure_message,
     submit_race,
+    subjob_index_reused,
     subjob_load_lock_order,
     unfinished_subjob_write,
     unix_lock_check_race,
+    writes_only_held,
 )
 from .patch import Patch
 
@@ -51,8 +53,10 @@ PATCHES: list[Patch] = [
     status_hook.PATCH,
     quiet_other_sessions.PATCH,
     own_locks_kept.PATCH,
+    writes_only_held.PATCH,
     foreign_reads_harmless.PATCH,
     subjob_load_lock_order.PATCH,
+    subjob_index_reused.PATCH,
     unfinished_subjob_write.PATCH,
     shareref_short_lock.PATCH,
     monitor_held_jobs.PATCH,

@@ -7,7 +7,7 @@ from typing import Any, Callable
 from GangaCore.GPIDev.Lib.Job.Job import Job
 
 from ..Backends.adapter import killing
-from ..Monitor.status_file_watch import read_before_kill
+from ..Monitor.status_file_watch import settled_for_kill
 from ..Session import sharing
 from .patch import Wrap, WrapperPatch
 
@@ -19,9 +19,12 @@ def _in_holder(method: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
             if not sharing.may_call_holder() or sharing.holder(self) is None:
                 if method != "kill":
                     return inner(self, *args, **kwargs)
-                with killing(self):  # a session that takes the job over after a crash mid-kill knows
-                    read_before_kill(self)  # what ended meanwhile keeps its true status
-                    return inner(self, *args, **kwargs)
+                # a session that takes the job over after a crash mid-kill knows; what ended keeps its status
+                with killing(self):
+                    with settled_for_kill(self):
+                        killed = inner(self, *args, **kwargs)
+                    sharing.flush_jobs([self.getFQID(".")])  # on disk before the file saying a kill was asked goes
+                    return killed
             if args or kwargs:
                 raise sharing.JobHeldElsewhere(
                     f"Job {self.getFQID('.')} belongs to another notebook's session, which makes this call for "

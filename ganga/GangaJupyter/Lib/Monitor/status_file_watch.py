@@ -18,12 +18,13 @@ ignored, its log records go to Ganga's debug log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
 import time
 import warnings
-from typing import Any
+from typing import Any, Iterator
 
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.logging import getLogger
@@ -194,24 +195,42 @@ READ_BEFORE_KILL_TIMEOUT = 5.0
 ENDING_TIMEOUT = 2.0
 
 
-def read_before_kill(job: Any) -> None:
-    """Read the status files of ``job``'s parts still at the backend before Ganga kills them: a payload that has
-    ended since the last poll ends ``completed`` or ``failed`` as it did, not ``killed`` (Ganga's kill marks every
-    part it finds active). Runs on Ganga's monitoring loop, as the watch's reads do; nothing when monitoring is
-    off."""
+@contextlib.contextmanager
+def settled_for_kill(job: Any) -> Iterator[None]:
+    """While Ganga kills ``job``: its parts still at the backend are paused (:meth:`BackendAdapter.pause`), after
+    the payloads that have ended have had their exit recorded, and their status files are read first. So a payload
+    that ended before the kill ends ``completed`` or ``failed`` as it did, not ``killed`` (Ganga's kill marks every
+    part it finds active), and none ends between that read and the kill. Reads on Ganga's monitoring loop, as the
+    watch's reads do; nothing when monitoring is off."""
     from GangaCore.Core import monitoring_component
 
     if monitoring_component is None or not monitoring_component.enabled or monitoring_component.loop is None:
+        yield
         return
     if _on_loop(monitoring_component.loop):
-        return  # a kill made by the monitoring loop itself: waiting for the loop here would stall it
+        yield  # a kill made by the monitoring loop itself: waiting for the loop here would stall it
+        return
     impl = stripProxy(job)
     targets = [sj for sj in impl.subjobs if sj.status in AT_BACKEND] if len(impl.subjobs) else [impl]
-    ending = [target for target in targets if adapter_for(target).ending(target)]
-    deadline = time.monotonic() + ENDING_TIMEOUT  # payloads that ended, whose wrappers are recording how
-    while ending and time.monotonic() < deadline:
-        time.sleep(0.05)
-        ending = [target for target in ending if adapter_for(target).ending(target)]
+    adapter = adapter_for(impl)
+    deadline = time.monotonic() + ENDING_TIMEOUT
+    resume = adapter.pause(impl, targets)
+    try:
+        ending = [target for target in targets if adapter.ending(target)]
+        while ending and time.monotonic() < deadline:  # let their wrappers record how they ended, then look again
+            resume()
+            while ending and time.monotonic() < deadline:
+                time.sleep(0.05)
+                ending = [target for target in ending if adapter.ending(target)]
+            resume = adapter.pause(impl, targets)
+            ending = [target for target in targets if adapter.ending(target)]
+        _read_status_files(targets, monitoring_component.loop)
+        yield
+    finally:
+        resume()
+
+
+def _read_status_files(targets: list[Any], loop: asyncio.AbstractEventLoop) -> None:
     wait_until_free(targets, READ_BEFORE_KILL_TIMEOUT)  # an update of them under way may have read them already
     pending = []
     for target in targets:
@@ -221,7 +240,7 @@ def read_before_kill(job: Any) -> None:
         except Exception:  # no workspace: nothing ran
             continue
         if name and os.path.exists(os.path.join(folder, name)) and not held_by_submit(target):
-            pending.append(asyncio.run_coroutine_threadsafe(_refresh(target), monitoring_component.loop))
+            pending.append(asyncio.run_coroutine_threadsafe(_refresh(target), loop))
     deadline = time.monotonic() + READ_BEFORE_KILL_TIMEOUT  # one wait for them all, however many parts
     for future in pending:
         try:

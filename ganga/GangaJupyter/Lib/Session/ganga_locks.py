@@ -109,20 +109,27 @@ def dead_sessions(sessionlock: Any) -> tuple[list[GangaSession], list[str]]:
     return [s for s in sessions if s is not None and s.dead()], names
 
 
-def reap_dead_sessions(sessionlock: Any) -> list[GangaSession]:
+def reap_dead_sessions(sessionlock: Any) -> tuple[list[GangaSession], set[int]]:
     """Remove the files of the dead sessions of this host (the session file and every registry's locks), as
-    Ganga's own reaper does once they have not been touched for ``DiskIOTimeout`` seconds. Returns them."""
+    Ganga's own reaper does once they have not been touched for ``DiskIOTimeout`` seconds. Returns them, and the
+    ids of this registry they held (read before their locks go: what they wrote last may be news to nobody)."""
     folder = sessions_dir(sessionlock)
     dead, names = dead_sessions(sessionlock)
+    held: set[int] = set()
+    suffix = f".{sessionlock.name}.locks"
     for session in dead:
         name = session.name
+        if name + suffix in names:
+            ids = sessionlock.session_read(str(folder / (name + suffix)))  # Ganga's own reader
+            if isinstance(ids, (set, frozenset)):
+                held.update(i for i in ids if isinstance(i, int) and not isinstance(i, bool))
         for leftover in names:
             if leftover == name or leftover.startswith(name + "."):
                 try:
                     os.unlink(folder / leftover)
                 except FileNotFoundError:
                     pass  # another live session reaped it first
-    return dead
+    return dead, held
 
 
 def lock_expiry() -> float:

@@ -16,11 +16,12 @@ namespace from a background thread.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from GangaCore.Core.exceptions import GangaException
 from GangaCore.Utility.logging import getLogger
@@ -39,7 +40,7 @@ from ..Core.protocol import (
     take_reply,
 )
 from ..Monitor.status_file_watch import watch_job
-from . import ganga_locks
+from . import ganga_locks, job_from_disk
 
 logger = getLogger()
 
@@ -54,6 +55,7 @@ LOADED = time.time()
 #: or two of being made, so one made before Ganga's read but journaled after it is news too.
 STARTUP_MARGIN = 10.0
 MIN_TICK = 0.1  # seconds between two reads of the other sessions' journals, however often they grow
+BUSY_TIMEOUT = 2.0  # seconds a job read again may stay busy in this session (then: its next change, or scan)
 
 
 class JobHeldElsewhere(GangaException, JobElsewhereError):
@@ -137,37 +139,78 @@ def holder(job: Any) -> ganga_locks.GangaSession | None:
 
 
 # ------------------------------------------------------------------------------------------------ reading
+def _under_job_lock(obj: Any, locks: list[Any], read: Callable[[], None]) -> bool:
+    """``read()`` holding ``locks`` (the registry's, in Ganga's order) and then the job's own lock, which is only
+    tried, never waited for: Ganga takes a job's lock before the registry's to load it (a descriptor read). Tried
+    again for up to ``BUSY_TIMEOUT`` seconds; False when the job stayed busy."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        with contextlib.ExitStack() as held_locks:
+            for lock in locks:
+                held_locks.enter_context(lock)
+            if obj._lock.acquire(blocking=False):
+                try:
+                    read()
+                    return True
+                finally:
+                    obj._lock.release()
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+
+
+def _forget_failed_load(repository: Any, job_id: int, err: Exception) -> None:
+    """A half-written file of a session that died: the next change reads it again."""
+    logger.debug("GangaJupyter: could not read job %s again: %s", job_id, err)
+    if job_id in repository.incomplete_objects and os.path.exists(repository.get_fn(job_id)):
+        repository.incomplete_objects.remove(job_id)  # Ganga's load gave up on it for good: not here
+
+
 def reload(job_ids: Iterable[int]) -> None:
     """Read jobs another session holds again from disk (data if loaded, index otherwise); unknown ids make the
-    index be read again (a job another session made), and a job gone from disk leaves this registry."""
+    index be read again (a job another session made), and a job gone from disk leaves this registry. Only Ganga's
+    read lock is taken, not its flush lock: this session never writes another's job (``writes_only_held``), so
+    its own writes need not wait for the news of other sessions, nor the news for its writes."""
     registry = _registry()
     repository = registry.repository
     unknown = False
-    # Ganga's flush lock too: its flusher may be writing this very job (a foreign job Ganga marked dirty), and a
-    # load that swaps the job's attributes under it deadlocks the two on the job's lock and its old parts' locks
-    with registry._flush_lock, registry._read_lock:
-        for job_id in job_ids:
-            if job_id in repository.sessionlock.locked:
-                continue
-            obj = repository.objects.get(job_id)
-            if obj is None or not os.path.exists(repository.get_idxfn(job_id)):
-                unknown = True  # made, or removed, by the session that held it
-                continue
-            try:
-                if repository.isObjectLoaded(obj):
-                    repository.load([job_id])
-                    if hasattr(obj, "_stored_subjobs_proxy"):
-                        obj._stored_subjobs_proxy = None  # Ganga's cached `j.subjobs` holds the old subjobs
-                else:
+    for job_id in job_ids:
+        if job_id in repository.sessionlock.locked:
+            continue
+        obj = repository.objects.get(job_id)
+        if obj is None or not os.path.exists(repository.get_idxfn(job_id)):
+            unknown = True  # made, or removed, by the session that held it
+            continue
+        try:
+            if not repository.isObjectLoaded(obj):
+                with registry._read_lock:
                     repository.index_load(job_id)
-            except KeyError:
-                unknown = True  # removed by the session that held it
-            except Exception as err:  # a half-written file of a session that died: the next change reads again
-                logger.debug("GangaJupyter: could not read job %s again: %s", job_id, err)
-                if job_id in repository.incomplete_objects and os.path.exists(repository.get_fn(job_id)):
-                    repository.incomplete_objects.remove(job_id)  # Ganga's load gave up on it for good: not here
+            elif not _under_job_lock(obj, [registry._read_lock], lambda: job_from_disk.read_again(repository, job_id)):
+                logger.debug("GangaJupyter: job %s stayed busy; it is read again at its next change", job_id)
+        except KeyError:
+            unknown = True  # removed by the session that held it
+        except Exception as err:
+            _forget_failed_load(repository, job_id, err)
     if unknown:
         refresh_index()
+
+
+def _read_held(job_id: int) -> bool:
+    """Read a job this session has just locked from disk, whole: what is in memory may be a copy from before its
+    last holder's latest write (a name set, a read of it that failed while it was half written). Under the flush
+    lock too: held now, the job is Ganga's flusher's to write. False when it stayed busy or could not be read (the
+    next scan tries again)."""
+    registry = _registry()
+    repository = registry.repository
+    try:
+        return _under_job_lock(
+            repository.objects[job_id],
+            [registry._flush_lock, registry._read_lock],
+            lambda: job_from_disk.read_again(repository, job_id),
+        )
+    except Exception as err:
+        _forget_failed_load(repository, job_id, err)
+        return False
 
 
 def forget_removed(job_ids: Iterable[int]) -> None:
@@ -242,19 +285,24 @@ def recover(job: Any) -> list[str]:
     """Bring a job whose session died in the middle of a submit, a kill or a completion to a state the monitor
     can finish: what reached the backend is ``submitted``; what never did is ``new`` (a job: submit it again) or
     ``failed`` (a subjob, so resubmitting the failed subjobs completes the set); ``completing`` polls again; what
-    the backend shows ended without saying how is ``killed`` (its session was killing it) or ``failed``. The
+    the backend shows ended without saying how is ``killed`` (its session was killing it) or ``failed``; processes
+    that session paused to kill them go on. The
     statuses are set as Ganga's monitor sets them after a crash would have to: directly, as what they are, not
     as transitions. Returns what it changed, to log."""
     from ..Backends import adapter_for
 
     changed = []
+    subjobs = list(job.subjobs)
+    try:  # a session killed in the middle of a kill may have left the job's processes paused (Local): they go on
+        adapter_for(job).resume(job, [sj for sj in subjobs if sj.status in NEEDS_MONITORING] or [job])
+    except Exception as err:
+        logger.debug("GangaJupyter: could not resume the processes of job %s: %s", job.getFQID("."), err)
 
     def becomes(target: Any, status: str) -> None:
         if target.status != status:
             target.status = status
             changed.append(f"{target.getFQID('.')} -> {status}")
 
-    subjobs = list(job.subjobs)
     for one in subjobs or [job]:
         try:
             adapter = adapter_for(one)
@@ -288,8 +336,11 @@ def adopt_orphans() -> dict[int, ganga_locks.GangaSession]:
     registry = _registry()
     repository = registry.repository
     with _adopting:
-        if ganga_locks.reap_dead_sessions(repository.sessionlock):
+        dead, theirs = ganga_locks.reap_dead_sessions(repository.sessionlock)
+        if dead:
             refresh_index()  # the dead session may have made jobs this session has not seen
+            # what it wrote and never journaled (a submit it died in) is on disk only: read before judging it
+            reload(job_id for job_id in theirs if job_id in repository.objects)
         others = held.get(fresh=True)
         mine = repository.sessionlock.locked
         for job_id, obj in list(repository.objects.items()):
@@ -299,15 +350,14 @@ def adopt_orphans() -> dict[int, ganga_locks.GangaSession]:
             status = obj._data.get("status") if loaded else (obj._index_cache or {}).get("status")
             if status not in NEEDS_MONITORING:
                 continue
-            reload([job_id])
             try:
-                registry._load(obj)  # whole, before the lock: Ganga's load checks the index under a lock of its own
                 registry._acquire_session_lock(obj)
             except RegistryLockError:
                 continue  # another live session adopted it first
-            except Exception as err:  # unreadable now (half written when its session died): the next scan tries again
-                logger.debug("GangaJupyter: could not take over job %s yet: %s", job_id, err)
-                continue
+            if not _read_held(job_id):  # read under the lock, which no other session can write under now
+                repository.sessionlock.release_ids([job_id])
+                obj._registry_locked = False
+                continue  # the next scan tries again
             changed = recover(obj)
             if changed:
                 obj._setDirty()

@@ -398,7 +398,7 @@ def test_a_kernel_killed_during_the_submit_of_100_subjobs_corrupts_nothing(tmp_p
     try:
         load(first)
         first.run(
-            "split = Job(application=Executable(exe='/bin/true'), backend=Local(),\n"
+            "split = Job(name='split-100', application=Executable(exe='/bin/true'), backend=Local(),\n"
             "            splitter=ArgSplitter(args=[[str(i)] for i in range(100)]))"
         )
         started = time.time()
@@ -432,8 +432,15 @@ def test_a_kernel_killed_during_the_submit_of_100_subjobs_corrupts_nothing(tmp_p
         _, master = settles(second, "jobs(0).status", lambda v: v in expected_master(statuses), 5)
         assert master in expected_master(statuses), f"{when}: master {master!r} with subjobs {count}"
         assert not problems(second), f"{when}: the next kernel was told {problems(second)}"
+        # a takeover that made the job new again writes it, removing the folders of the subjobs cut short (Ganga
+        # removes them one by one): closed before it has, the kernel would leave a job no Ganga can read
+        folder = next(gangadir.glob("repository/*/LocalXML/6.0/jobs/0xxx/0"))
+        deadline = time.time() + 30
+        while len([p for p in folder.iterdir() if p.name.isdigit()]) != len(statuses) and time.time() < deadline:
+            time.sleep(0.1)
     finally:
         second.close()
+    assert plain_ganga_jobs(env, tmp_path) == [[0, "split-100", master]], when
 
 
 # ------------------------------------------------------------------------------------------------ bad input

@@ -255,3 +255,110 @@ def test_only_backends_on_this_machine_run_with_this_python() -> None:
     runs_here = {name for name, adapter in registered().items() if adapter.runs_here}
     assert runs_here == {"Local", "Interactive"}
     assert not DEFAULT.runs_here
+
+
+#: Ganga's Local wrapper, in short: the payload in the wrapper's process group, polled every 0.3 s, then EXITCODE.
+WRAPPER = """
+import os, subprocess, sys, time
+status = sys.argv[1]
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"])
+with open(status, "w") as f:
+    f.write(f"START: now\\nWRAPPER: {os.getpid()}\\nPID: {child.pid}\\n")
+while child.poll() is None:
+    time.sleep(0.3)
+with open(status, "a") as f:
+    f.write(f"EXITCODE: {child.returncode}\\n")
+"""
+
+
+class LocalJob(Job):
+    """A Local job with its workspace as Ganga lays it out: ``<root>/input`` and ``<root>/output``."""
+
+    def __init__(self, root: Path, **backend: Any):
+        super().__init__(Backend("Local", **backend), root / "output")
+        self.master = None
+        self.root = root
+
+    def getInputWorkspace(self, create: bool = True) -> Workspace:
+        (self.root / "input").mkdir(parents=True, exist_ok=True)
+        return Workspace(self.root / "input")
+
+
+def _start_wrapper(job: LocalJob) -> subprocess.Popen:
+    script = Path(job.getInputWorkspace().getPath()) / "__jobscript__"
+    script.write_text(WRAPPER)
+    status = Path(job.getOutputWorkspace().getPath()) / "__jobstatus__"
+    wrapper = subprocess.Popen([sys.executable, str(script), str(status)], start_new_session=True)
+    deadline = time.monotonic() + 10
+    while "PID:" not in (status.read_text() if status.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return wrapper
+
+
+def _stopped(processes: list[Any], timeout: float = 5.0) -> bool:
+    """Whether every process is stopped (a signal is delivered asynchronously: within ``timeout``)."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while not all(p.status() == psutil.STATUS_STOPPED for p in processes):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_paused_local_job_neither_ends_nor_records_until_resumed(tmp_path: Path) -> None:
+    """Before a kill the wrapper and its payload stop: a payload due to end meanwhile does not, so the kill that
+    follows is the truth; resumed, it ends and its wrapper records how."""
+    import psutil
+
+    job = LocalJob(tmp_path / "LocalXML" / "0")
+    wrapper = _start_wrapper(job)
+    status = Path(job.getOutputWorkspace().getPath()) / "__jobstatus__"
+    local = adapter_for(job)
+    try:
+        resume = local.pause(job, [job])
+        processes = [psutil.Process(wrapper.pid)] + psutil.Process(wrapper.pid).children()
+        assert len(processes) == 2 and _stopped(processes)
+        time.sleep(1.0)  # past the payload's 0.5 s
+        assert "EXITCODE" not in status.read_text() and local.ending(job) is False
+        resume()
+        assert wrapper.wait(10) == 0 and "EXITCODE: 0" in status.read_text()
+    finally:
+        wrapper.kill()
+        wrapper.wait()
+
+
+def test_a_job_paused_by_a_session_that_died_goes_on_when_taken_over(tmp_path: Path) -> None:
+    """The session that paused the job for a kill is killed before it kills: the next one resumes the job."""
+    import psutil
+
+    job = LocalJob(tmp_path / "LocalXML" / "0")
+    wrapper = _start_wrapper(job)
+    try:
+        adapter_for(job).pause(job, [job])  # and never resumed by that session
+        assert _stopped([psutil.Process(wrapper.pid)])
+        adapter_for(job).resume(job, [job])
+        assert wrapper.wait(10) == 0
+    finally:
+        wrapper.kill()
+        wrapper.wait()
+
+
+def test_only_wrappers_running_the_jobs_own_scripts_are_paused(tmp_path: Path) -> None:
+    """A status file naming a process that is not this job's wrapper (its pid reused, another job's) stops nothing."""
+    import psutil
+
+    job = LocalJob(tmp_path / "LocalXML" / "0")
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
+    try:
+        Path(job.getOutputWorkspace().getPath(), "__jobstatus__").write_text(f"WRAPPER: {stranger.pid}\nPID: 1\n")
+        job.backend.wrapper_pid = [os.getpid()]  # this process: never
+        resume = adapter_for(job).pause(job, [job])
+        assert not _stopped([psutil.Process(stranger.pid)], timeout=0.5)
+        assert psutil.Process().status() != psutil.STATUS_STOPPED
+        resume()
+    finally:
+        stranger.kill()
+        stranger.wait()
+    assert BackendAdapter().pause(job, [job])() is None

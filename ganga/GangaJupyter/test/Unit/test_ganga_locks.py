@@ -99,9 +99,10 @@ def test_only_dead_sessions_of_this_host_are_reaped_with_all_their_locks(tmp_pat
         (tmp_path / name).touch()
         for registry in ("jobs", "prep.metadata"):
             write_locks(tmp_path, name, registry, {1})
+    write_locks(tmp_path, dead, "jobs", {4, 7})
     (tmp_path / "global_lock").touch()
-    reaped = ganga_locks.reap_dead_sessions(sessionlock(tmp_path, session_name(os.getpid())))
-    assert [s.name for s in reaped] == [dead]
+    reaped, held = ganga_locks.reap_dead_sessions(sessionlock(tmp_path, session_name(os.getpid())))
+    assert [s.name for s in reaped] == [dead] and held == {4, 7}  # its jobs, read before its locks went
     left = sorted(os.listdir(tmp_path))
     assert not [name for name in left if name.startswith(dead)]
     assert len([name for name in left if name.startswith(alive)]) == 3

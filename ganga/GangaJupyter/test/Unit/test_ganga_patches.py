@@ -381,3 +381,86 @@ def test_a_subjob_missing_before_the_last_is_still_an_error(tmp_path):
     whole = tmp_path / "whole"
     whole.mkdir()
     assert check(_job_folder(whole, 10, None), "data") is True
+
+
+def _repository(lock: object, registry: str = "jobs"):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(sessionlock=lock, registry=SimpleNamespace(name=registry))
+
+
+def _session_lock(held: set[int]):
+    from GangaCore.Core.GangaRepository.SessionLock import SessionLockManager
+
+    lock = SessionLockManager.__new__(SessionLockManager)  # its state alone: no lock files
+    lock.locked = held
+    return lock
+
+
+def test_a_session_writes_only_the_jobs_its_lock_holds():
+    from GangaJupyter.Lib.GangaPatches import writes_only_held
+
+    written = []
+    flush = writes_only_held.PATCH.wraps[1].wrapper(lambda repository, ids: written.append(list(ids)))
+    flush(_repository(_session_lock({1, 3})), [1, 2, 3])
+    flush(_repository(_session_lock({1})), [2])  # nothing of its own: Ganga's flush is not called at all
+    assert written == [[1, 3]]
+
+
+def test_without_per_session_locks_every_job_is_written():
+    from GangaCore.Core.GangaRepository.FixedLock import FixedLockManager
+
+    from GangaJupyter.Lib.GangaPatches import writes_only_held
+
+    written = []
+    flush = writes_only_held.PATCH.wraps[1].wrapper(lambda repository, ids: written.append(list(ids)))
+    fixed = FixedLockManager.__new__(FixedLockManager)
+    flush(_repository(fixed), [1, 2])
+    flush(_repository(_session_lock(set()), registry="prep"), [0])  # only jobs are shared between sessions
+    assert written == [[1, 2], [0]]
+
+
+def test_before_a_first_write_of_subjobs_the_job_itself_is_written(tmp_path, monkeypatch):
+    """Ganga writes the job's own file after its subjobs: cut short, the job stayed ``new`` on disk and nobody
+    took it over. Its file is now written first, as it is (``submitting``); once subjob folders exist, or for
+    subjobs read from disk (Ganga's list of files, which knows how to write itself), Ganga's order is kept."""
+    from types import SimpleNamespace
+
+    import GangaCore.Core.GangaRepository.GangaRepositoryXML as repository_xml
+
+    from GangaJupyter.Lib.GangaPatches import unfinished_subjob_write
+
+    writes = []
+    monkeypatch.setattr(repository_xml, "safe_save", lambda fn, obj, to_file, ignore: writes.append(("job", ignore)))
+    flush_xml = unfinished_subjob_write.PATCH.wraps[1].wrapper(lambda repository, this_id: writes.append("ganga"))
+    (tmp_path / "26").mkdir()
+    (tmp_path / "26" / "data").write_text("the job before its submit")
+    job = SimpleNamespace(subjobs=[object()] * 3)
+    repository = SimpleNamespace(objects={26: job}, sub_split="subjobs", to_file=None,
+                                 get_fn=lambda this_id: str(tmp_path / str(this_id) / "data"),
+                                 index_write=lambda this_id, shutdown: writes.append(("index", shutdown)))
+    flush_xml(repository, 26)
+    assert writes == [("job", "subjobs"), ("index", True), "ganga"]
+    (tmp_path / "26" / "0").mkdir()
+    writes.clear()
+    flush_xml(repository, 26)
+    job.subjobs = SimpleNamespace(flush=None)
+    (tmp_path / "26" / "0").rmdir()
+    flush_xml(repository, 26)
+    assert writes == ["ganga", "ganga"]
+
+
+def test_ganga_does_not_even_lock_a_job_another_session_holds_to_write_it():
+    """``Registry._flush`` leaves another session's job before it takes the job's lock (a thread reading that job
+    again holds it); the session's own jobs are flushed as before."""
+    from types import SimpleNamespace
+
+    from GangaJupyter.Lib.GangaPatches import writes_only_held
+
+    flushed = []
+    flush = writes_only_held.PATCH.wraps[0].wrapper(lambda registry, objs: flushed.append(list(objs)))
+    mine, theirs = object(), object()
+    registry = SimpleNamespace(repository=_repository(_session_lock({1})), find={mine: 1, theirs: 2}.__getitem__)
+    flush(registry, [mine, theirs])
+    flush(registry, theirs)
+    assert flushed == [[mine]]
