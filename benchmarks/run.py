@@ -22,6 +22,7 @@ ENTRIES = {
     "slurm": "bench_slurm",  # issue 6: status latency from a real Slurm cluster to the notebook vs Ganga's defaults
     "htcondor": "bench_htcondor",  # issue 5: 1,000-subjob submit and status latency on a real pool vs Ganga's Condor
     "pictures": "bench_pictures",  # issue 16: a split job's pictures, 10,000 runs; its card vs Ganga's `j.subjobs` text
+    "scale": "bench_scale",  # issue 15: start-up and displays on 10,000 and 100,000 jobs, execute to front end
     "reliability": "bench_reliability",  # issue 13: K kernels on one gangadir, SIGKILLed at random points; lost/wrong jobs
 }
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from GangaCore.Core.GangaRepository.Registry import Registry
 from GangaCore.GPIDev.Base.Objects import GangaObject
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.Utility.Plugin import allPlugins
@@ -61,6 +62,31 @@ class LoadedSet:
         if not index or self._is_loaded(obj):
             return obj, {}  # with no index entry, the object itself is the only source (reading it may load it)
         return None, index
+
+    def statuses(self, keys: list[Any]) -> list[str]:
+        """``entry_status(*entry(key))`` of each key, without building the entries: a slice's counts read every
+        job's status, 100,000 of them for a big ``jobs``. Master jobs of one registry (all of ``jobs``) take the
+        short way; anything else the long one."""
+        if self._subjob_index is not None or not keys:
+            return [entry_status(*self.entry(key)) for key in keys]
+        objects = self._objects
+        plain = isinstance(objects, Registry) and not objects._incomplete_objects  # else Ganga's __getitem__
+        get = objects._objects.__getitem__ if plain else objects.__getitem__
+        statuses = []
+        registry = loaded = None
+        for key in keys:
+            obj = get(key)
+            if not isinstance(obj, GangaObject) or obj._parent is not None or obj._registry is None:
+                statuses.append(entry_status(*self.entry(key)))
+                continue
+            if obj._registry is not registry:
+                registry, loaded = obj._registry, self._loaded_ids(obj._registry)
+                if loaded is None:
+                    return [entry_status(*self.entry(key)) for key in keys]
+            index = obj._index_cache_dict
+            from_index = index and id(obj) not in loaded
+            statuses.append(((index if from_index else obj._data_dict).get("status")) or "unknown")
+        return statuses
 
     def _is_loaded(self, obj: GangaObject) -> bool:
         registry = obj._getRegistry()
@@ -152,16 +178,21 @@ class SlicePage:
     is_subjobs: bool
 
 
+def page_of(slice_impl: Any, page_size: int) -> tuple[list[int], int, bool]:
+    """A slice's ids, where the page shown of it starts (the newest jobs; the first subjobs), and whether it
+    holds subjobs."""
+    ids = list(slice_impl.ids())
+    is_subjobs = hasattr(slice_impl.objects, "isLoaded") or slice_impl.name.endswith(".subjobs")
+    return ids, 0 if is_subjobs else max(0, len(ids) - page_size), is_subjobs
+
+
 def slice_page(slice_impl: Any, page_size: int) -> SlicePage:
     """Read a page of a job slice: the newest jobs, or the first subjobs, plus counts over the whole slice."""
     objects = slice_impl.objects
-    ids = list(slice_impl.ids())
+    ids, first, is_subjobs = page_of(slice_impl, page_size)
     loaded = LoadedSet(objects)
-    entries = [loaded.entry(i) for i in ids]
-    counts = ordered_counts(entry_status(o, ix) for o, ix in entries)
-    is_subjobs = hasattr(objects, "isLoaded") or slice_impl.name.endswith(".subjobs")
-    first = 0 if is_subjobs else max(0, len(ids) - page_size)
-    rows = [job_row(o, ix) for o, ix in entries[first : first + page_size]]
+    counts = ordered_counts(loaded.statuses(ids))
+    rows = [job_row(*loaded.entry(i)) for i in ids[first : first + page_size]]
     return SlicePage(
         title=slice_impl.name,
         total=len(ids),

@@ -8,7 +8,14 @@ from ..Widgets import ipython_display
 from .patch import AttributePatch
 
 
-PATCH = AttributePatch(
+class LiveDisplay(AttributePatch):
+    def apply(self) -> None:
+        super().apply()
+        # the views' module imports anywidget and ipywidgets (~0.1 s): in the kernel's start, not in the first display
+        from ..Widgets import live  # noqa: F401
+
+
+PATCH = LiveDisplay(
     name="live_display",
     changes=(
         "GangaCore.GPIDev.Base.Proxy.GPIProxyObject._ipython_display_, "

@@ -21,18 +21,21 @@ logger = getLogger()
 class EventBatch(dict[str, tuple[str, float]]):
     """``fqid -> (status, time the change was seen)`` for the status changes, :attr:`records`: the fqids whose
     scheduler record changed, and :attr:`foreign`: the fqids whose change another Ganga session on this gangadir
-    made (it holds the job; this session read the change from its journal). A batch may hold records and no
-    status change."""
+    made (it holds the job; this session read the change from its journal), and :attr:`passed`: for a job whose
+    status changed more than once in the batch's window, the statuses it passed through before its last, in
+    order (a view shows them too). A batch may hold records and no status change."""
 
     def __init__(
         self,
         statuses: dict[str, tuple[str, float]] | None = None,
         records: Iterable[str] = (),
         foreign: Iterable[str] = (),
+        passed: dict[str, list[str]] | None = None,
     ):
         super().__init__(statuses or {})
         self.records: frozenset[str] = frozenset(records)
         self.foreign: frozenset[str] = frozenset(foreign)
+        self.passed: dict[str, list[str]] = passed or {}
 
     def local(self) -> dict[str, tuple[str, float]]:
         """The status changes this session made."""
@@ -40,6 +43,7 @@ class EventBatch(dict[str, tuple[str, float]]):
 
 
 Subscriber = Callable[[EventBatch], None]
+PASSED_KEPT = 8  # statuses kept per job and batch that it passed through (a job changes a handful of times)
 
 
 class StatusEvents:
@@ -48,6 +52,7 @@ class StatusEvents:
         self._pending: dict[str, tuple[str, float]] = {}
         self._pending_records: set[str] = set()
         self._pending_foreign: set[str] = set()
+        self._pending_passed: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._subscribers: dict[int, Subscriber] = {}
@@ -60,6 +65,11 @@ class StatusEvents:
     def publish(self, fqid: str, status: str) -> None:
         """Record a status change (any thread; returns at once)."""
         with self._lock:
+            before = self._pending.get(fqid)
+            if before is not None and before[0] != status and fqid not in self._pending_foreign:
+                passed = self._pending_passed.setdefault(fqid, [])
+                if len(passed) < PASSED_KEPT:
+                    passed.append(before[0])
             self._pending[fqid] = (status, time.time())
             self._pending_foreign.discard(fqid)
             self.published += 1
@@ -112,8 +122,8 @@ class StatusEvents:
                 self._wake.clear()
                 if not self._pending and not self._pending_records:
                     continue
-                batch = EventBatch(self._pending, self._pending_records, self._pending_foreign)
-                self._pending, self._pending_records, self._pending_foreign = {}, set(), set()
+                batch = EventBatch(self._pending, self._pending_records, self._pending_foreign, self._pending_passed)
+                self._pending, self._pending_records, self._pending_foreign, self._pending_passed = {}, set(), set(), {}
                 subscribers = list(self._subscribers.values())
             started = time.thread_time()
             self.delivered_batches += 1

@@ -4,9 +4,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-from typing import Any
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from GangaCore.GPIDev.Adapters.IPrepareApp import IPrepareApp
 from GangaCore.GPIDev.Lib.File import ShareDir
@@ -15,8 +13,11 @@ from GangaCore.Utility.logging import getLogger
 
 from .. import settings
 from ..Worker import notebook_runner
-from . import notebook_source, worker_files
+from . import notebook_source, sweep_results, worker_files
 from .errors import NotebookAppCellError, NotebookAppError, NotebookAppFileError, NotebookAppNotFinishedError
+
+if TYPE_CHECKING:
+    import nbformat  # imported where a notebook is written (see notebook_source)
 
 logger = getLogger()
 
@@ -110,6 +111,8 @@ class NotebookApp(IPrepareApp):
         try:
             share = self.is_prepared.path()
             os.makedirs(share, exist_ok=True)
+            import nbformat
+
             nbformat.write(nb, os.path.join(share, worker_files.NOTEBOOK))
             shutil.copy2(notebook_runner.__file__, os.path.join(share, worker_files.RUNNER))
             if self.inputs_file:
@@ -143,16 +146,18 @@ class NotebookApp(IPrepareApp):
             raise NotebookAppNotFinishedError(f"Job {job.fqid} ({job.status}) has no executed notebook yet: {path}")
         return path
 
-    def results(self) -> Any:
-        """The variables named in ``outputs``: a dict, or for a split job a list of dicts (one per subjob).
+    def results(self, strict: bool = False) -> Any:
+        """The variables named in ``outputs``: a dict; for a split job (a sweep) the dicts of the points that
+        completed, in subjob order, with ``.points`` (each one's subjob id and parameters) and ``.missing`` (why
+        each other point has none, also told in a warning). ``strict`` raises for the first such point instead.
 
         Raises NotebookCellError when a cell failed on the worker, NotFinishedError when the job has not completed,
         NotebookAppError when it asked for no outputs (each as its Ganga form, see ``errors.py``)."""
         job = self.getJobObject()
-        if len(job.subjobs):
-            return [sj.application.results() for sj in job.subjobs]
         if not self.outputs:
             raise NotebookAppError("NotebookApp: this job asked for no outputs. Set outputs=['name', ...] before submitting.")
+        if len(job.subjobs):
+            return sweep_results.collect(job.subjobs, strict)
         if job.status != "completed":
             report = worker_files.read_report(job)
             cell_error = report.cell_error(job.fqid, NotebookAppCellError) if report and job.status == "failed" else None

@@ -3,14 +3,20 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Iterable
-
-import nbformat
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .errors import NotebookAppError
 
+if TYPE_CHECKING:
+    import nbformat
+
+# nbformat is imported when a notebook is built, not when Ganga loads GangaJupyter: its jsonschema import (with
+# rfc3987_syntax's grammar) was over a second of every Ganga start-up.
+
 
 def from_cells(cells: Iterable[str]) -> nbformat.NotebookNode:
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     return nb
@@ -21,6 +27,8 @@ def from_file(path: str, tags: list[str]) -> nbformat.NotebookNode:
     full = os.path.abspath(os.path.expanduser(path))
     if not os.path.isfile(full):
         raise NotebookAppError(f"NotebookApp: the notebook {path!r} does not exist (looked for {full}). Fix the path.")
+    import nbformat
+
     try:
         nb = nbformat.read(full, as_version=4)
     except Exception as err:

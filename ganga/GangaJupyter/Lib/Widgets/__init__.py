@@ -6,7 +6,11 @@ from typing import Any
 
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.GPIDev.Lib.Registry.JobRegistry import JobRegistrySlice
+from GangaCore.GPIDev.Lib.Registry.RegistrySlice import RegistrySlice
 from GangaCore.Utility.logging import getLogger
+
+from .. import settings
+from ..Display.slice_text import slice_text
 
 logger = getLogger()
 
@@ -37,4 +41,6 @@ def ipython_display(self: Any) -> None:
         view.show()
         return
     html = self._repr_html_()
-    display({"text/plain": pretty(self), **({"text/html": html} if html else {})}, raw=True)
+    impl = stripProxy(self)
+    text = slice_text(impl, settings.option("page_size")) if isinstance(impl, RegistrySlice) else pretty(self)
+    display({"text/plain": text, **({"text/html": html} if html else {})}, raw=True)

@@ -35,9 +35,10 @@ from .. import settings
 from ..Backends import adapter_for
 from ..Core.actions import RESUBMITTABLE, ActionResult
 from ..Core.job_files import tail
-from ..Core.statuses import ACTIVE, FINAL
+from ..Core.statuses import ACTIVE, FINAL, LIFECYCLE
 from ..Core.text import format_duration, shorten
 from ..Display import records, render
+from ..Display.slice_text import slice_text
 from ..Monitor import watch_job
 from ..Monitor.events import EventBatch, status_events
 from ..Session import actions as job_actions
@@ -231,6 +232,7 @@ class LiveJobView(_LiveDisplay):
         self.updated_at: deque[tuple[str, float]] = deque(maxlen=UPDATES_KEPT)  # (status, time shown)
         self._batch_cpu = 0.0
         self._tick: threading.Timer | None = None
+        self._told: deque[str] = deque(maxlen=8)  # statuses the event stream told, not yet shown
 
     def cpu_seconds(self) -> float:
         """CPU time this view has cost: its renders and its share of the event batches."""
@@ -258,6 +260,8 @@ class LiveJobView(_LiveDisplay):
         started, rendered = time.thread_time(), self._throttle.cpu_seconds
         records_changed = getattr(batch, "records", ())
         if self.fqid in batch or self.fqid in records_changed:
+            if self.fqid in batch:
+                self._told.extend([*batch.passed.get(self.fqid, ()), batch[self.fqid][0]])
             self._throttle.now()
         elif any(fqid.startswith(self._subjob_prefix) for fqid in chain(batch, records_changed)):
             self._throttle.request()  # subjob changes: at most MAX_UPDATES_PER_SECOND renders
@@ -275,6 +279,7 @@ class LiveJobView(_LiveDisplay):
             self._gone()
             return
         record = records.job_record(self.impl, settings.option("stderr_tail_lines"))
+        self._show_passed_statuses(status)
         self.widget.html = render.job_card_html(record, self._live_info(status, record.row), _subjob_link)
         self.widget.status = status
         self.widget.actions = self._actions(status)
@@ -285,6 +290,16 @@ class LiveJobView(_LiveDisplay):
         self._last_status = status
         if ended and self._handle is not None:
             self._ended(status)
+
+    def _show_passed_statuses(self, status: str) -> None:
+        """The statuses the job passed through since the last render, each sent to the front end in order before
+        the one it has now: a render waits for the job's lock (held by ``submit()``, say), and by then the job
+        may be ``running``; its view still shows it was ``submitted``."""
+        shown = self.widget.status
+        while self._told:
+            passed = self._told.popleft()
+            if passed != shown and passed in ACTIVE and _comes_before(passed, status):
+                self.widget.status = shown = passed
 
     def _tick_later(self) -> None:
         """Ask for a render ``TICK_SECONDS`` from now, unless one is already asked for (a view that has settled
@@ -415,6 +430,10 @@ class LiveJobView(_LiveDisplay):
         )
 
 
+def _comes_before(earlier: str, later: str) -> bool:
+    return earlier in LIFECYCLE and later in LIFECYCLE and LIFECYCLE.index(earlier) < LIFECYCLE.index(later)
+
+
 def _subjob_link(fqid: str) -> str:
     return SUBJOB_LINK + fqid
 
@@ -451,9 +470,7 @@ class LiveSliceView(_LiveDisplay):
         return self._active
 
     def text(self) -> str:
-        from IPython.lib.pretty import pretty
-
-        return pretty(self.proxy)
+        return slice_text(self.impl, settings.option("page_size"))
 
     def _on_batch(self, batch: EventBatch) -> None:
         if any(self._concerns(fqid) for fqid in batch):

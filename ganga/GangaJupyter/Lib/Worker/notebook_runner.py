@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from typing import Any
@@ -50,6 +52,19 @@ def fail_environment(report: dict[str, Any], message: str) -> int:
     emit({"state": "failed", "error": message})
     print(f"GangaJupyter worker: {message}", file=sys.stderr)
     return EXIT_ENVIRONMENT
+
+
+def kernel_sockets_folder() -> str:
+    """A new folder of this job's own for its kernel's sockets. The kernel talks over Unix sockets (IPC), not TCP:
+    kernels of jobs started together on one node raced for the same free TCP port ("Address already in use"),
+    and TCP carried the cells in plain text. A Unix socket's path has at most ~100 bytes and needs a local
+    filesystem (not AFS or EOS): the folder is made in the node's temporary directory, or /tmp."""
+    for parent in (None, "/tmp"):
+        folder = tempfile.mkdtemp(prefix="gj-kernel-", dir=parent)
+        if len(folder) <= 80:
+            return folder
+        os.rmdir(folder)
+    raise OSError(f"no temporary folder with a path short enough for the kernel's sockets ({folder!r})")
 
 
 def injected_cell(nbformat: Any, source: str, role: str) -> Any:
@@ -125,6 +140,7 @@ def main(argv: list[str]) -> int:
         import nbformat
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError, CellTimeoutError
+        from traitlets.config import Config
     except ImportError as err:
         return fail_environment(
             report,
@@ -167,8 +183,17 @@ def main(argv: list[str]) -> int:
         if entry["cell"]:
             emit({"state": "done" if entry["status"] == "ok" else "error", "cell": entry["cell"], "of": total})
 
+    sockets = kernel_sockets_folder()
+    ipc = Config(
+        KernelManager={
+            "transport": "ipc",
+            "ip": os.path.join(sockets, "kernel"),
+            "connection_file": os.path.join(sockets, "kernel.json"),
+        }
+    )
     client = NotebookClient(
         nb,
+        config=ipc,
         kernel_name=kernel,
         timeout=spec.get("timeout"),
         record_timing=True,
@@ -206,6 +231,7 @@ def main(argv: list[str]) -> int:
         traceback.print_exc()
         code = EXIT_CELL_ERROR
     finally:
+        shutil.rmtree(sockets, ignore_errors=True)
         nbformat.write(nb, EXECUTED)
         report["seconds"] = round(time.time() - started, 3)
         write_json(REPORT, report)

@@ -93,6 +93,43 @@ def test_jobs_slice_table_select_and_paging(gpi):
 
 
 @add_config([RUNTIME])
+def test_the_text_of_a_big_slice_is_the_page_shown_in_gangas_own_table(gpi):
+    from GangaCore.GPIDev.Base.Proxy import stripProxy
+
+    from GangaJupyter.Lib.Core.text import strip_ansi
+    from GangaJupyter.Lib.Display.slice_text import slice_text
+
+    for i in range(12):
+        gpi.Job(name=f"job-{i}")
+    def lines(table: str) -> list[str]:
+        return strip_ansi(table).split("\n")  # each row is wrapped in Ganga's colours
+
+    full = lines(gpi.jobs._display(True))  # Ganga's whole table: head, rule, columns, rule, 12 rows, ""
+    text = lines(slice_text(stripProxy(gpi.jobs), 5))
+    assert text[:4] == full[:4] and "(12 objects)" in text[0]
+    assert text[4] == "... 7 more before these: print(jobs) shows them all"
+    assert text[5:] == full[4 + 7 :], "the newest 5 rows, as Ganga writes them"
+    assert slice_text(stripProxy(gpi.jobs), 50) == gpi.jobs._display(True), "a slice that fits is Ganga's own"
+    j = gpi.Job(application=gpi.Executable(exe="true"), splitter=gpi.ArgSplitter(args=[[]] * 8), backend=gpi.Local())
+    j.submit()
+    finish(gpi, j)
+    registry = stripProxy(j)._getRegistry()
+    registry._flush([stripProxy(j)])
+    registry.repository.load([j.id])  # subjobs as Ganga lists them once read from disk: from their index
+    full = lines(j.subjobs._display(True))
+    text = lines(slice_text(stripProxy(j.subjobs), 3))
+    assert text[:4] == full[:4] and "(8 objects)" in text[0]
+    assert text[4:7] == full[4:7], "the first 3 subjobs, as Ganga writes them"
+    assert text[7:] == [f"... 5 more after these: print(jobs({j.id}).subjobs) shows them all", ""]
+    from GangaJupyter.Lib.Display.records import LoadedSet, entry_status
+
+    gpi.jobs(3).name  # one loaded from its index only, another (j) loaded whole
+    for objects, ids in ((stripProxy(gpi.jobs).objects, stripProxy(gpi.jobs).ids()), (stripProxy(j).subjobs, list(range(8)))):
+        loaded = LoadedSet(objects)
+        assert loaded.statuses(list(ids)) == [entry_status(*loaded.entry(k)) for k in ids]
+
+
+@add_config([RUNTIME])
 def test_files_applications_backends_render_as_tables(gpi):
     f = gpi.LocalFile(namePattern="<img src=x onerror=alert(1)>.root", localDir="/data/<dir>")
     html, _ = html_of(f)

@@ -97,6 +97,37 @@ def test_a_sweep_of_20_points_completes_with_merged_outputs(gpi):
     assert re.search(r'class="gj-progress"[^>]*title="20 completed"', j._repr_html_())
 
 
+@add_config([RUNTIME, FAST_LOCAL])
+def test_a_sweep_with_failed_points_returns_the_others_says_why_and_resubmit_completes_it(gpi, tmp_path, caplog):
+    fixed = tmp_path / "fixed"  # the even points fail until it exists
+    cell = f"import os\nif x % 2 == 0 and not os.path.exists({str(fixed)!r}):\n    raise ValueError(f'point {{x}} is broken')\ny = x * 10"
+    j = gpi.Job(
+        application=gpi.NotebookApp(cells=[cell], outputs=["y"]),
+        splitter=gpi.NotebookSweep(grid={"x": [1, 2, 3, 4, 5, 6]}),
+        backend=gpi.Local(),
+    )
+    j.submit()
+    finish(gpi, j, state="failed", timeout=300)
+    caplog.clear()
+    results = j.application.results()
+    assert results == [{"y": 10}, {"y": 30}, {"y": 50}]
+    assert results.points == [(0, {"x": 1}), (2, {"x": 3}), (4, {"x": 5})]
+    assert sorted(results.missing) == [1, 3, 5]
+    assert "ValueError: point 4 is broken" in results.missing[3]
+    warning = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "3 of 6 points have no outputs" in warning and "point 2 is broken" in warning and "j.resubmit()" in warning
+    with pytest.raises(NotebookCellError, match="point 2 is broken"):
+        j.application.results(strict=True)
+    fixed.touch()
+    j.resubmit()  # the failed points alone run again
+    finish(gpi, j, timeout=300)
+    assert [sj.info.submit_counter for sj in j.subjobs] == [1, 2, 1, 2, 1, 2]
+    caplog.clear()
+    results = j.application.results(strict=True)
+    assert results == [{"y": x * 10} for x in range(1, 7)] and not results.missing
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
 @add_config([RUNTIME])
 def test_bad_input_is_refused_before_submission_with_a_clear_message(gpi, tmp_path):
     from GangaCore.Core.exceptions import GangaException

@@ -7,9 +7,11 @@ import ast
 import importlib
 import inspect
 import json
+import os
 import pickle
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -47,6 +49,35 @@ def reports(tmp_path_factory) -> dict[str, Path]:
         expected = {"completed": 0, "environment": notebook_runner.EXIT_ENVIRONMENT}.get(name, notebook_runner.EXIT_CELL_ERROR)
         assert process.returncode == expected, stderr
     return {name: base / name / notebook_runner.REPORT for name in runs}
+
+
+def test_the_worker_kernel_talks_over_unix_sockets_that_go_with_the_run(tmp_path, monkeypatch):
+    """Kernels of jobs started together on one node raced for one TCP port; Unix sockets in a folder of the
+    run's own cannot, and the kernel's "running over TCP without encryption" warning is gone with TCP."""
+    sockets = Path(tempfile.mkdtemp(prefix="gj-test-", dir="/tmp"))  # short: pytest's tmp_path can be too long
+    monkeypatch.setenv("TMPDIR", str(sockets))
+    cell = "from ipykernel.kernelapp import IPKernelApp\nprint(IPKernelApp.instance().transport, IPKernelApp.instance().ip)"
+    run = _start_runner(tmp_path / "run", [cell])
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 0, stderr
+    executed = nbformat.read(tmp_path / "run" / notebook_runner.EXECUTED, as_version=4)
+    transport, ip = executed.cells[0].outputs[0]["text"].split()
+    assert transport == "ipc" and ip.startswith(str(sockets) + "/gj-kernel-")
+    assert b"TCP" not in stderr, stderr
+    assert not list(sockets.iterdir()), "the sockets' folder outlived the run"
+    sockets.rmdir()
+
+
+def test_a_temporary_folder_too_long_for_unix_sockets_gives_way_to_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / ("x" * 90)))
+    (tmp_path / ("x" * 90)).mkdir()
+    tempfile.tempdir = None  # read TMPDIR again
+    try:
+        folder = notebook_runner.kernel_sockets_folder()
+    finally:
+        tempfile.tempdir = None
+    assert folder.startswith("/tmp/gj-kernel-") and len(folder) <= 80
+    os.rmdir(folder)
 
 
 # ---------------------------------------------------------------- WorkerReport from the real runner

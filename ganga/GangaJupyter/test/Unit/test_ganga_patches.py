@@ -13,7 +13,7 @@ from GangaCore.GPIDev.Lib.Job.Job import Job
 
 from GangaJupyter.Lib import GangaPatches
 from GangaJupyter.Lib.GangaPatches import multi_backend_scan, submit_failure_message, submit_race
-from GangaJupyter.Lib.GangaPatches.patch import AttributePatch, Patch, Wrap, WrapperPatch, ganga_source
+from GangaJupyter.Lib.GangaPatches.patch import AttributePatch, Patch, Wrap, WrapperPatch, ganga_function, ganga_source
 from GangaJupyter.Lib.GangaPatches.slurm_job_name import slurm_job_name
 
 ALL = GangaPatches.PATCHES + GangaPatches.KERNEL_PATCHES
@@ -464,3 +464,70 @@ def test_ganga_does_not_even_lock_a_job_another_session_holds_to_write_it():
     flush(registry, [mine, theirs])
     flush(registry, theirs)
     assert flushed == [[mine]]
+
+
+# ------------------------------------------------------------------------------------------------ start-up
+
+
+def test_each_start_up_patch_switches_off_when_ganga_is_fixed(monkeypatch):
+    from GangaJupyter.Lib.GangaPatches import index_placeholders_light, registry_find_by_id
+
+    assert index_placeholders_light.PATCH.still_needed() and registry_find_by_id.PATCH.still_needed()
+    for module, fixed in ((index_placeholders_light, "obj._dirty = False"), (registry_find_by_id, "self._by_id[obj]")):
+        real = module.ganga_source
+        monkeypatch.setattr(module, "ganga_source", lambda owner, name, real=real, module=module, fixed=fixed: real(
+            owner, name).replace(getattr(module, "GANGA_FLUSH", getattr(module, "GANGA_SCAN", "")), fixed))
+        assert not module.PATCH.still_needed(), module.PATCH.name
+
+
+def test_a_placeholder_is_ganga_s_own_without_building_the_defaults(monkeypatch):
+    from GangaCore.Core.GangaRepository.GangaRepository import GangaRepository
+    from GangaCore.GPIDev.Schema.Schema import Schema
+
+    from GangaJupyter.Lib.GangaPatches import index_placeholders_light
+
+    class Repository:  # what _make_empty_object_ uses of a repository
+        def __init__(self):
+            self._found_classes, self.added = {}, {}
+
+        def _internal_setitem__(self, this_id, obj):
+            self.added[this_id] = obj
+
+    defaults = []
+    real_default = Schema.getDefaultValue
+    monkeypatch.setattr(Schema, "getDefaultValue", lambda self, name: defaults.append(name) or real_default(self, name))
+    ganga, light = Repository(), Repository()
+    theirs = ganga_function(GangaRepository, "_make_empty_object_")(ganga, 7, "jobs", "Job")
+    built_by_ganga = len(defaults)
+    defaults.clear()
+    ours = index_placeholders_light._light(ganga_function(GangaRepository, "_make_empty_object_"))(light, 7, "jobs", "Job")
+    built_by_us = list(defaults)
+    defaults.clear()
+    type(ours).getNew(should_load=True)  # what making the object itself builds, in either
+    assert built_by_ganga > 10 * len(defaults) and built_by_us == defaults, "the placeholder built defaults it throws away"
+    assert type(ours) is type(theirs) and ours._data == theirs._data == {} and ours._dirty is theirs._dirty is False
+    assert light.added == {7: ours} and ganga.added == {7: theirs}
+
+
+def test_finding_an_object_in_a_registry_by_its_id_gives_ganga_s_answer():
+    from GangaCore.Core.GangaRepository.Registry import ObjectNotInRegistryError, Registry
+
+    from GangaJupyter.Lib.GangaPatches import registry_find_by_id
+
+    class Thing:
+        def __init__(self, registry_id):
+            self._registry_id = registry_id
+
+    class Objects:  # what find uses of a registry
+        def __init__(self, objects):
+            self._objects, self.name = objects, "jobs"
+
+    first, second, moved, stranger = Thing(0), Thing(1), Thing(5), Thing(2)
+    registry = Objects({0: first, 1: second, 2: moved})  # moved: its recorded id is not where it is
+    ganga_find = ganga_function(Registry, "find")
+    find = registry_find_by_id._by_id_first(ganga_find)
+    for obj in (first, second, moved):
+        assert find(registry, obj) == ganga_find(registry, obj)
+    for missing in (stranger, Thing(None)):
+        with pytest.raises(ObjectNotInRegistryError):
+            find(registry, missing)

@@ -81,3 +81,15 @@ def test_a_failing_subscriber_does_not_stop_the_others() -> None:
     time.sleep(0.1)
     assert [b.records for b in seen.batches] == [frozenset({"8"})]
     assert stream.subscriber_count() == 1
+
+
+def test_the_statuses_a_job_passed_through_in_one_window_are_kept_in_order() -> None:
+    stream = StatusEvents(window=0.2)
+    seen = Collector(stream)
+    for status in ("submitting", "submitted", "submitted", "running"):
+        stream.publish("4", status)
+    stream.publish("5", "running")
+    batch = seen.wait()
+    assert batch["4"][0] == "running" and batch.passed == {"4": ["submitting", "submitted"]}
+    stream.publish("4", "completed")
+    assert seen.wait().passed == {}, "each batch says only what passed in its own window"
