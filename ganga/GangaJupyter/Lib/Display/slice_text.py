@@ -35,6 +35,7 @@ class _SomeSubjobs:
 def slice_text(slice_impl: Any, page_size: int, interactive: bool = True) -> str:
     """Ganga's table (``RegistrySlice._display``) of the page of ``slice_impl`` the HTML shows; the jobs left
     out are counted, where they would be, with how to see them all."""
+    page_size = max(1, page_size)
     ids, first, _ = page_of(slice_impl, page_size)
     shown = ids[first : first + page_size]
     if len(shown) == len(ids):

@@ -34,7 +34,7 @@ class SweepResults(Sequence):
         return len(self._outputs)
 
     def __eq__(self, other: object) -> bool:
-        return list(self) == list(other) if isinstance(other, Iterable) else NotImplemented
+        return list(self) == list(other) if isinstance(other, Sequence) and not isinstance(other, str) else NotImplemented
 
     def __repr__(self) -> str:
         return repr(self._outputs)

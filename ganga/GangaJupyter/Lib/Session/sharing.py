@@ -328,13 +328,13 @@ def recover(job: Any) -> list[str]:
 _adopting = threading.Lock()
 
 
-def job_statuses(repository: Any | None = None) -> list[tuple[int, Any, str | None]]:
+def job_statuses(repository: Any | None = None, fresh: bool = False) -> list[tuple[int, Any, str | None]]:
     """``(id, job, status)`` of every job of the repository (the jobs registry's by default), as Ganga's ``job.status`` reads it (from the job if
     loaded, else its index entry) but raw: Ganga's read scans the loaded jobs once per job, and the scans of
     Ganga's monitor read every job (100,000 jobs: half a second of the kernel's time, per scan)."""
     repository = repository or _registry().repository
     at, of, statuses = _statuses_read
-    if of is repository and time.monotonic() - at < STATUSES_FRESH:
+    if not fresh and of is repository and time.monotonic() - at < STATUSES_FRESH:
         return statuses  # the same scan of Ganga's monitor: its adoption and its poll read them once
     loaded = {id(o) for o in list(repository._fully_loaded.values())}
     statuses = [
@@ -353,6 +353,7 @@ def adopt_orphans() -> dict[int, ganga_locks.GangaSession]:
     """Reap this host's dead sessions, and adopt the jobs that need monitoring and that nobody holds: read again
     from disk, locked, brought to their true state, watched. Returns what other live sessions hold."""
     from GangaCore.Core.GangaRepository import RegistryLockError
+    from GangaCore.Core.GangaRepository.Registry import ObjectNotInRegistryError
 
     registry = _registry()
     repository = registry.repository
@@ -364,13 +365,13 @@ def adopt_orphans() -> dict[int, ganga_locks.GangaSession]:
             reload(job_id for job_id in theirs if job_id in repository.objects)
         others = held.get(fresh=True)
         mine = repository.sessionlock.locked
-        for job_id, obj, status in job_statuses(repository):
+        for job_id, obj, status in job_statuses(repository, fresh=True):  # fresh: the index may just have changed
             if job_id in mine or job_id in others or status not in NEEDS_MONITORING:
                 continue
             try:
                 registry._acquire_session_lock(obj)
-            except RegistryLockError:
-                continue  # another live session adopted it first
+            except (RegistryLockError, ObjectNotInRegistryError):
+                continue  # another live session adopted it first, or removed it
             if not _read_held(job_id):  # read under the lock, which no other session can write under now
                 repository.sessionlock.release_ids([job_id])
                 obj._registry_locked = False

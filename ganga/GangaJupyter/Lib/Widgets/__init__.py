@@ -6,13 +6,14 @@ from typing import Any
 
 from GangaCore.GPIDev.Base.Proxy import stripProxy
 from GangaCore.GPIDev.Lib.Registry.JobRegistry import JobRegistrySlice
-from GangaCore.GPIDev.Lib.Registry.RegistrySlice import RegistrySlice
+from GangaCore.GPIDev.Lib.Registry.BoxRegistry import BoxRegistrySlice
 from GangaCore.Utility.logging import getLogger
 
 from .. import settings
 from ..Display.slice_text import slice_text
 
 logger = getLogger()
+TABLES = (JobRegistrySlice, BoxRegistrySlice)  # slices whose text is Ganga's table of every object
 
 
 def view_for(obj: Any):
@@ -42,5 +43,6 @@ def ipython_display(self: Any) -> None:
         return
     html = self._repr_html_()
     impl = stripProxy(self)
-    text = slice_text(impl, settings.option("page_size")) if isinstance(impl, RegistrySlice) else pretty(self)
+    # jobs and box slices: Ganga's table, bounded; any other (tasks has an overview of its own) stays Ganga's text
+    text = slice_text(impl, settings.option("page_size")) if isinstance(impl, TABLES) else pretty(self)
     display({"text/plain": text, **({"text/html": html} if html else {})}, raw=True)

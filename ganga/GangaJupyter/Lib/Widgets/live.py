@@ -273,13 +273,16 @@ class LiveJobView(_LiveDisplay):
                 self._refresh()
 
     def _refresh(self) -> None:
+        told = []  # taken before the status is read: what a batch adds meanwhile is for the next render
+        while self._told:
+            told.append(self._told.popleft())
         try:
             status = self.impl.status
         except Exception:  # removed from another session
             self._gone()
             return
         record = records.job_record(self.impl, settings.option("stderr_tail_lines"))
-        self._show_passed_statuses(status)
+        self._show_passed_statuses(told, status)
         self.widget.html = render.job_card_html(record, self._live_info(status, record.row), _subjob_link)
         self.widget.status = status
         self.widget.actions = self._actions(status)
@@ -291,13 +294,12 @@ class LiveJobView(_LiveDisplay):
         if ended and self._handle is not None:
             self._ended(status)
 
-    def _show_passed_statuses(self, status: str) -> None:
+    def _show_passed_statuses(self, told: list[str], status: str) -> None:
         """The statuses the job passed through since the last render, each sent to the front end in order before
         the one it has now: a render waits for the job's lock (held by ``submit()``, say), and by then the job
         may be ``running``; its view still shows it was ``submitted``."""
         shown = self.widget.status
-        while self._told:
-            passed = self._told.popleft()
+        for passed in told:
             if passed != shown and passed in ACTIVE and _comes_before(passed, status):
                 self.widget.status = shown = passed
 

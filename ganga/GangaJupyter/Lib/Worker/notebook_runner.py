@@ -183,30 +183,31 @@ def main(argv: list[str]) -> int:
         if entry["cell"]:
             emit({"state": "done" if entry["status"] == "ok" else "error", "cell": entry["cell"], "of": total})
 
-    sockets = kernel_sockets_folder()
-    ipc = Config(
-        KernelManager={
-            "transport": "ipc",
-            "ip": os.path.join(sockets, "kernel"),
-            "connection_file": os.path.join(sockets, "kernel.json"),
-        }
-    )
-    client = NotebookClient(
-        nb,
-        config=ipc,
-        kernel_name=kernel,
-        timeout=spec.get("timeout"),
-        record_timing=True,
-        shutdown_kernel="immediate",  # the job is over: no need to wait for a graceful kernel exit
-        resources={"metadata": {"path": os.getcwd()}},
-        on_cell_start=on_cell_start,
-        on_cell_executed=on_cell_executed,
-    )
     report["state"] = "running"
     report["kernel_requested"] = round(time.time() - started, 3)
     emit({"state": "running", "cell": 0, "of": total})
     code = 0
+    sockets = ""
     try:
+        sockets = kernel_sockets_folder()
+        ipc = Config(
+            KernelManager={
+                "transport": "ipc",
+                "ip": os.path.join(sockets, "kernel"),
+                "connection_file": os.path.join(sockets, "kernel.json"),
+            }
+        )
+        client = NotebookClient(
+            nb,
+            config=ipc,
+            kernel_name=kernel,
+            timeout=spec.get("timeout"),
+            record_timing=True,
+            shutdown_kernel="immediate",  # the job is over: no need to wait for a graceful kernel exit
+            resources={"metadata": {"path": os.getcwd()}},
+            on_cell_start=on_cell_start,
+            on_cell_executed=on_cell_executed,
+        )
         client.execute()
         report["state"] = "completed"
     except (CellExecutionError, CellTimeoutError) as err:
@@ -231,7 +232,8 @@ def main(argv: list[str]) -> int:
         traceback.print_exc()
         code = EXIT_CELL_ERROR
     finally:
-        shutil.rmtree(sockets, ignore_errors=True)
+        if sockets:
+            shutil.rmtree(sockets, ignore_errors=True)
         nbformat.write(nb, EXECUTED)
         report["seconds"] = round(time.time() - started, 3)
         write_json(REPORT, report)

@@ -29,6 +29,7 @@ def split_job_read_from_disk(gpi, parts: int):
 def test_a_copy_that_is_on_disk_is_not_read_again_and_a_newer_subjob_is(gpi):
     j, job, repository = split_job_read_from_disk(gpi, 3)
     assert [s.id for s in j.subjobs] == [0, 1, 2]
+    job_from_disk.read_again(repository, job.id)  # read by Ganga's load: read once here, to know which file it is
     subjobs = job.subjobs
     job_from_disk.read_again(repository, job.id)
     assert job.subjobs is subjobs, "read again though nothing on disk changed"
@@ -39,6 +40,18 @@ def test_a_copy_that_is_on_disk_is_not_read_again_and_a_newer_subjob_is(gpi):
     assert job.subjobs is not subjobs
     assert stripProxy(j.subjobs).objects is job.subjobs, "j.subjobs still shows the subjobs read before"
     assert [s.id for s in j.subjobs] == [0, 1, 2]
+    registry = job._getRegistry()
+    job.comment = "written again"
+    registry._flush([job])  # a new file in place of the one read (Ganga renames it in): read again
+    job.comment = "only in memory"
+    job_from_disk.read_again(repository, job.id)
+    assert job.comment == "written again"
+    data = repository.get_fn(job.id)
+    os.rename(data, data + ".aside")  # between Ganga's two renames of a write, the data file is missing
+    threading.Timer(0.03, os.rename, (data + ".aside", data)).start()
+    job_from_disk._read_as.clear()
+    job_from_disk.read_again(repository, job.id)  # waited for, not taken for a removal (KeyError)
+    assert job.comment == "written again"
 
 
 @add_config([RUNTIME])
@@ -60,7 +73,7 @@ def test_a_cell_iterating_the_subjobs_while_the_job_is_read_again_never_finds_th
     reader.start()
     try:
         for _ in range(60):
-            repository._load_timestamp.pop(job.id, None)  # as if another session had written it
+            job_from_disk._read_as.clear()  # as if another session had written it
             job_from_disk.read_again(repository, job.id)
     finally:
         stop.set()
