@@ -42,7 +42,7 @@ CELLS = (
     ("jobs", "`jobs`", True),
     ("jobs", "`jobs` again", True),
     ("_sj = jobs(0).subjobs", "`sj = jobs(0).subjobs` (Ganga loads the job; no display)", False),
-    ("_sj", "`sj` (the 10,000 subjobs)", True),
+    ("_sj", "`sj` (job 0's subjobs)", True),
     ("_sel = jobs.select(name='analysis-1*')", "`sel = jobs.select(name=...)` (Ganga's query; no display)", False),
     ("_sel", "`sel`", True),
     ("box", "`box`", True),
@@ -155,7 +155,7 @@ def measure_plain_ganga(gangadir: Path, home: Path) -> dict[str, Any]:
     session = KernelSession(_env(home, gangadir, runtime_path=False), str(home))
     try:
         loaded = timed_cell(session, "import ganga.ganga\nfrom ganga import *")
-        return {"load": loaded["idle"], "jobs": timed_cell(session, "jobs")}
+        return {"load": loaded["idle"], "`jobs`": timed_cell(session, "jobs"), "`jobs` again": timed_cell(session, "jobs")}
     finally:
         session.close()
 
@@ -183,7 +183,7 @@ def run(quick: bool = False, options: Any = None) -> tuple[str, list[str]]:
         for code, label, is_display in CELLS:
             shown = ours["displays"][label]
             seconds = shown.get("display", shown["idle"])
-            theirs = plain["jobs"]["display"] if plain and code == "jobs" else None
+            theirs = plain[label]["display"] if plain and label in plain else None  # its `jobs`, twice
             rows.append([f"{n:,}", label, _ms(theirs), _ms(seconds), f"{theirs / seconds:.0f}x" if theirs else "",
                          f"<= {goal * 1000:.0f} ms" if is_display else "",
                          f"{', '.join(shown['mimes'])}; {shown['bytes'] / 1024:.0f} KiB" if "mimes" in shown else ""])
@@ -191,7 +191,7 @@ def run(quick: bool = False, options: Any = None) -> tuple[str, list[str]]:
                 missed.append(f"{label} at {n:,} jobs: {seconds * 1000:.0f} ms > {goal * 1000:.0f} ms")
         notes.append(f"{n:,} jobs: repository built in {built:.0f} s" if built else f"{n:,} jobs: repository from {root}")
         if plain:
-            notes.append(f"  plain Ganga's `jobs` text: {plain['jobs']['bytes'] / 1024:.0f} KiB")
+            notes.append(f"  plain Ganga's `jobs` text: {plain['`jobs`']['bytes'] / 1024:.0f} KiB")
     notes += [
         "Times from execute_request to the display message at this front end (the kernel's reply for start-up), "
         "each in a fresh kernel on the same repository. Plain Ganga's `jobs` is its text table of every job; "
