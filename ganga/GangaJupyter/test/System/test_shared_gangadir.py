@@ -14,6 +14,7 @@ import random
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -375,6 +376,15 @@ def test_a_view_of_a_job_that_ended_in_a_session_with_no_journal_shows_how_it_en
         kernel.close()
 
 
+def written_status(folder: Path) -> str | None:
+    """The status a job's data file in ``folder`` holds (what a Ganga starting now reads), None while unreadable."""
+    try:
+        value_ = ET.parse(folder / "data").getroot().find("./class/attribute[@name='status']/value")
+    except (OSError, ET.ParseError):
+        return None
+    return None if value_ is None or value_.text is None else value_.text.strip().strip("'\"")
+
+
 def expected_master(statuses: list[str]) -> set[str]:
     """The master statuses that tell the truth about these final subjob statuses: Ganga's own rule (the first of
     failed, killed, completed present), or "failed" when some subjobs never went out."""
@@ -438,6 +448,12 @@ def test_a_kernel_killed_during_the_submit_of_100_subjobs_corrupts_nothing(tmp_p
         deadline = time.time() + 30
         while len([p for p in folder.iterdir() if p.name.isdigit()]) != len(statuses) and time.time() < deadline:
             time.sleep(0.1)
+        # the holder writes each change within a second or two (its session service): on disk before the kill
+        # below, which the CI of 1a7a239 made as the master's status was still in memory only
+        seen = time.time()
+        while written_status(folder) != master and time.time() - seen < 10:
+            time.sleep(0.1)
+        assert written_status(folder) == master, f"{when}: the master is {master!r} in the kernel, {written_status(folder)!r} on disk 10 s later"
     finally:
         second.close()
     assert plain_ganga_jobs(env, tmp_path) == [[0, "split-100", master]], when
