@@ -687,8 +687,17 @@ def wrong_on_disk(job: BenchJob, disk: list[Any]) -> str:
             bad = [i for i, (s, m) in enumerate(zip(subjobs, job.markers)) if s not in job.truth(m)]
             if bad:
                 problems.append(f"{len(bad)} subjobs wrong (e.g. {job.id}.{bad[0]} {subjobs[bad[0]]}, "
-                                f"truth {'/'.join(sorted(job.truth(job.markers[bad[0]])))})")
+                                f"truth {'/'.join(sorted(job.truth(job.markers[bad[0]])))}{_runs_told(job, bad[0])})")
     return ", ".join(problems)
+
+
+def _runs_told(job: BenchJob, index: int) -> str:
+    """What the payload of subjob ``index`` did, in seconds from the last kill asked of the job."""
+    kills = [t for t, action, _ in job.asks if action == "kill"]
+    if not kills:
+        return ""
+    lines = ", ".join(f"{kind} {t - max(kills):+.2f} s" for kind, t, _ in job.runs(job.markers[index]))
+    return f"; its payload from the kill asked: {lines or 'never ran'}"
 
 
 def takeover_samples(run: Run) -> list[tuple[Kill, int, float | None]]:

@@ -116,9 +116,11 @@ class BackendAdapter:
         once they are killed. The default stops nothing (the backend's processes are not this machine's)."""
         return lambda: None
 
-    def resume(self, job: Any, parts: list[Any]) -> None:
+    def resume(self, job: Any, parts: list[Any], parts_only: bool = False) -> None:
         """Let the processes of ``parts`` go on if a session paused them for a kill and died before it killed:
-        asked of every job a session takes over. The default has nothing to resume."""
+        asked of every job a session takes over. ``parts_only`` leaves what starts more of ``job``'s parts
+        paused (a kill lets the payloads that ended record how, and starts no new one). The default has nothing
+        to resume."""
 
     def lost_status(self, job: Any) -> str | None:
         """For a job (or subjob) marked submitted or running whose session died: the final status when the backend

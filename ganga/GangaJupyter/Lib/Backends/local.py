@@ -121,9 +121,10 @@ class LocalAdapter(BackendAdapter):
         stopped = _signal_groups(job, parts, signal.SIGSTOP)
         return lambda: _signal_groups(job, parts, signal.SIGCONT, stopped)
 
-    def resume(self, job: Any, parts: list[Any]) -> None:
-        """SIGCONT the process groups :meth:`pause` would stop (harmless when they run)."""
-        _signal_groups(job, parts, signal.SIGCONT)
+    def resume(self, job: Any, parts: list[Any], parts_only: bool = False) -> None:
+        """SIGCONT the process groups :meth:`pause` would stop (harmless when they run); ``parts_only``: not the
+        batch runner of a split job (it would start the next subjob)."""
+        _signal_groups(job, parts, signal.SIGCONT, with_job=not parts_only)
 
     def lost_status(self, job: Any) -> str | None:
         """Every process of the job is gone (the payload and the wrapper its status file names, and the wrapper
@@ -144,11 +145,18 @@ class LocalAdapter(BackendAdapter):
         return "killed" if kill_was_asked(job) else "failed"
 
 
-def _signal_groups(job: Any, parts: list[Any], signum: int, groups: list[int] | None = None) -> list[int]:
-    """Send ``signum`` to the process groups of Local's wrappers of ``job`` and ``parts`` (or to ``groups``, found
-    before), only those whose leader runs a script of this job (a pid may have been reused); returns those signalled."""
+def _signal_groups(
+    job: Any, parts: list[Any], signum: int, groups: list[int] | None = None, with_job: bool = True
+) -> list[int]:
+    """Send ``signum`` to the process groups of Local's wrappers of ``job`` (unless not ``with_job``) and
+    ``parts`` (or to ``groups``, found before), only those whose leader runs a script of this job (a pid may have
+    been reused); returns those signalled."""
     if groups is None:
-        groups = [g for g in dict.fromkeys(_wrapper_pids(job, parts)) if _runs_job_script(g, job)]
+        pids = _wrapper_pids(job, parts)
+        if not with_job and not any(part is job for part in parts):  # a job that is its own part has no runner
+            runner = _wrapper_pids(job, [])
+            pids = [p for p in pids if p not in runner]
+        groups = [g for g in dict.fromkeys(pids) if _runs_job_script(g, job)]
     signalled = []
     for group in groups:
         try:

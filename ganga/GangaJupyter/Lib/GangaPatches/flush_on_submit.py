@@ -1,4 +1,5 @@
-"""The job is on disk as it is in memory before its backend sees it, and again when ``submit()`` returns."""
+"""The job is on disk as it is in memory before its backend sees it, and again when ``submit()`` returns (and
+``resubmit()`` and ``kill()``)."""
 from __future__ import annotations
 
 import functools
@@ -35,7 +36,7 @@ def _flushed_before_backend(prepare_hook: Callable[..., Any]) -> Callable[..., A
 
 PATCH = WrapperPatch(
     name="flush_on_submit",
-    changes="GangaCore.GPIDev.Lib.Job.Job.Job.submit",
+    changes="GangaCore.GPIDev.Lib.Job.Job.Job.submit, .resubmit, .kill",
     why=(
         "Ganga 8.7.12 writes a job to disk when it is created and then every 30 s, so a kernel killed a few "
         "seconds after ``submit()`` leaves the job on disk as ``new`` and without the name or comment it was "
@@ -43,11 +44,16 @@ PATCH = WrapperPatch(
         "subjobs of a new split job, it left subjobs that ran but that no session knew. ``submit()`` now writes "
         "the job with its name and all its subjobs, with Ganga's own flush, just before the backend sees it "
         "(``Job.monitorPrepare_hook``, which Ganga calls right before ``master_submit``; a write that fails "
-        "fails the submit, which Ganga rolls back), and again before it returns; each later status change is "
+        "fails the submit, which Ganga rolls back), and again before it returns, as ``resubmit()`` and ``kill()`` "
+        "are: a notebook that shows the job right after one of them returned elsewhere reads it from disk as it "
+        "is (the session's journal line follows the write by tens of milliseconds); each later status change is "
         "written within a second by the session's persisting thread (``Session.service``)."
     ),
     wraps=(
         Wrap(Job, "submit", _flushed, depth=FLUSH_ON_SUBMIT),
         Wrap(Job, "monitorPrepare_hook", _flushed_before_backend),
+        # outside calls_to_holder's (depth 9): a call another session made writes nothing here
+        Wrap(Job, "resubmit", _flushed, depth=8),
+        Wrap(Job, "kill", _flushed, depth=8),
     ),
 )

@@ -47,8 +47,10 @@ PASSED_KEPT = 8  # statuses kept per job and batch that it passed through (a job
 
 
 class StatusEvents:
-    def __init__(self, window: float = 0.05):
+    def __init__(self, window: float = 0.05, foreign_window: float = 0.005):
         self.window = window
+        #: other sessions' changes come read together from their journals, a burst already collapsed there
+        self.foreign_window = foreign_window
         self._pending: dict[str, tuple[str, float]] = {}
         self._pending_records: set[str] = set()
         self._pending_foreign: set[str] = set()
@@ -117,7 +119,9 @@ class StatusEvents:
     def _run(self) -> None:
         while True:
             self._wake.wait()
-            time.sleep(self.window)  # let a burst of changes collapse into one batch
+            with self._lock:
+                foreign = not self._pending_records and self._pending_foreign.issuperset(self._pending)
+            time.sleep(self.foreign_window if foreign else self.window)  # let a burst collapse into one batch
             with self._lock:
                 self._wake.clear()
                 if not self._pending and not self._pending_records:

@@ -214,20 +214,21 @@ def settled_for_kill(job: Any) -> Iterator[None]:
     targets = [sj for sj in impl.subjobs if sj.status in AT_BACKEND] if len(impl.subjobs) else [impl]
     adapter = adapter_for(impl)
     deadline = time.monotonic() + ENDING_TIMEOUT
-    resume = adapter.pause(impl, targets)
+    resumes = [adapter.pause(impl, targets)]
     try:
         ending = [target for target in targets if adapter.ending(target)]
         while ending and time.monotonic() < deadline:  # let their wrappers record how they ended, then look again
-            resume()
+            adapter.resume(impl, ending, parts_only=True)  # the rest stays paused: no subjob starts meanwhile
             while ending and time.monotonic() < deadline:
                 time.sleep(0.05)
                 ending = [target for target in ending if adapter.ending(target)]
-            resume = adapter.pause(impl, targets)
+            resumes.append(adapter.pause(impl, targets))
             ending = [target for target in targets if adapter.ending(target)]
         _read_status_files(targets, monitoring_component.loop)
         yield
     finally:
-        resume()
+        for resume in resumes:
+            resume()
 
 
 def _read_status_files(targets: list[Any], loop: asyncio.AbstractEventLoop) -> None:

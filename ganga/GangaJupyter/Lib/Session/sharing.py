@@ -54,7 +54,7 @@ LOADED = time.time()
 #: Seconds before then from which the other sessions' journals are read: a change is journaled within a second
 #: or two of being made, so one made before Ganga's read but journaled after it is news too.
 STARTUP_MARGIN = 10.0
-MIN_TICK = 0.1  # seconds between two reads of the other sessions' journals, however often they grow
+MIN_TICK = 0.05  # seconds between two reads of the other sessions' journals, however often they grow
 BUSY_TIMEOUT = 2.0  # seconds a job read again may stay busy in this session (then: its next change, or scan)
 
 
@@ -195,6 +195,22 @@ def reload(job_ids: Iterable[int]) -> None:
         refresh_index()
 
 
+def read_latest(job: Any) -> None:
+    """Read a job (or a subjob's job) another session holds again from disk if its files changed: a view opened
+    just after another session changed the job (a resubmit this session asked of its holder) shows the change,
+    not the copy this session has until the holder's journal line is read (a job ended there settles its view)."""
+    top = job
+    while top._getParent() is not None:
+        top = top._getParent()
+    registry = _registry()
+    if top._getRegistry() is not registry or holds(top.id):
+        return
+    if registry.repository.isObjectLoaded(top):
+        reload([top.id])
+    else:  # its index entry is as old as the holder's first write of it (Ganga rewrites it at shutdown)
+        registry._load(top)
+
+
 def _read_held(job_id: int) -> bool:
     """Read a job this session has just locked from disk, whole: what is in memory may be a copy from before its
     last holder's latest write (a name set, a read of it that failed while it was half written). Under the flush
@@ -228,10 +244,26 @@ def forget_removed(job_ids: Iterable[int]) -> None:
 
 
 def refresh_index() -> None:
-    """Read the repository's index again: jobs other sessions made appear, removed ones go."""
+    """Read the repository's index again: jobs other sessions made appear (once their index entry is on disk),
+    removed ones go, and the entries of jobs nobody here holds are read again where they changed. Ganga's
+    ``update_index`` does this and, each time anything changed, rewrites the master index cache too: a pickle of
+    every job's entry, a quarter of a second under the flush lock on a busy gangadir, while this session's own
+    status writes wait for it. Ganga writes that cache at its shutdown; an older one only has start-up read more
+    index files."""
     registry = _registry()
+    repository = registry.repository
+    listing = repository.get_index_listing()  # the folders, read outside the locks
     with registry._flush_lock, registry._read_lock:
-        registry.repository.update_index()
+        mine = repository.sessionlock.locked
+        for job_id, indexed in listing.items():
+            if not indexed or job_id in mine or job_id in repository.incomplete_objects:
+                continue  # an index entry not written yet is read at the next refresh
+            try:
+                repository.index_load(job_id)
+            except Exception as err:  # half written, or removed meanwhile: the next refresh reads it
+                logger.debug("GangaJupyter: could not read the index entry of job %s: %s", job_id, err)
+        for job_id in [i for i in repository.objects if i not in listing and i not in mine]:
+            repository._internal_del__(job_id)  # removed by the session that held it
 
 
 # ------------------------------------------------------------------------------------------------ writing

@@ -42,6 +42,7 @@ from ..Display.slice_text import slice_text
 from ..Monitor import watch_job
 from ..Monitor.events import EventBatch, status_events
 from ..Session import actions as job_actions
+from ..Session.sharing import read_latest
 from .throttle import Throttle
 
 PEEK_LINES = 200
@@ -243,6 +244,10 @@ class LiveJobView(_LiveDisplay):
         return self._throttle.timer_cpu_seconds
 
     # ------------------------------------------------------------- display
+    def show(self) -> None:
+        read_latest(self.impl)
+        super().show()
+
     def _can_change(self) -> bool:
         return self._last_status not in FINAL
 

@@ -376,6 +376,61 @@ def test_a_view_of_a_job_that_ended_in_a_session_with_no_journal_shows_how_it_en
         kernel.close()
 
 
+PLAIN_RESUBMITTER = """
+import time
+import ganga.ganga
+from ganga import Job, Executable, Local, runMonitoring
+from GangaCore.GPIDev.Base.Proxy import stripProxy
+runMonitoring()
+j = Job(name='resubmitted', application=Executable(exe='/bin/sh', args=['-c', 'sleep 1']), backend=Local())
+j.submit()
+started = time.time()
+while j.status != 'completed' and time.time() - started < 60:
+    time.sleep(0.3)
+stripProxy(j)._getRegistry()._flush([stripProxy(j)])  # plain Ganga writes every 30 s
+print('ENDED', j.status, flush=True)
+input()
+j.resubmit()
+stripProxy(j)._getRegistry()._flush([stripProxy(j)])  # submitted, on disk for 30 s (the run ends in 1 s)
+print('RESUBMITTED', j.status, flush=True)
+input()
+"""
+
+
+def test_a_job_resubmitted_elsewhere_is_shown_live_not_as_it_ended(tmp_path: Path):
+    """Issue 13, item 1: "every status change of every job reaches every live view". A kernel shows a job that
+    ended in another session; that session resubmits it; a view displayed then follows the run, however late
+    the news of the resubmit reaches the kernel (here never: a plain Ganga session journals nothing). The
+    reliability benchmark's stale views: the copy in memory said ``killed``, so the view settled at once."""
+    env = ganga_home(tmp_path / "home", runtime_path=False)
+    kernel = KernelSession(env, str(tmp_path))
+    plain = None
+    try:
+        load(kernel)
+        plain = subprocess.Popen(
+            [sys.executable, "-c", PLAIN_RESUBMITTER], env=env, cwd=tmp_path, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+        assert plain.stdout is not None and plain.stdin is not None
+        assert next_line(plain, "ENDED") == ["ENDED", "completed"]
+        before, start = len(kernel.views()), len(kernel.outputs)
+        kernel.run("jobs(0)")  # the kernel last read it new (a plain session journals nothing): read again
+        assert len(kernel.views()) == before, f"an ended job got a live view: {shown(kernel, start)[-800:]}"
+        assert "completed" in shown(kernel, start), shown(kernel, start)[-800:]
+        plain.stdin.write("\n")
+        plain.stdin.flush()
+        assert next_line(plain, "RESUBMITTED")[:1] == ["RESUBMITTED"]
+        start = len(kernel.outputs)
+        kernel.run("jobs(0)")
+        assert len(kernel.views()) > before, f"the resubmitted job is shown as it ended: {shown(kernel, start)[-800:]}"
+        assert kernel.views()[-1].state["status"] in ("submitted", "running"), kernel.views()[-1].state["status"]
+        assert not problems(kernel), problems(kernel)
+    finally:
+        if plain is not None and plain.poll() is None:
+            plain.kill()
+        kernel.close()
+
+
 def written_status(folder: Path) -> str | None:
     """The status a job's data file in ``folder`` holds (what a Ganga starting now reads), None while unreadable."""
     try:

@@ -362,3 +362,32 @@ def test_only_wrappers_running_the_jobs_own_scripts_are_paused(tmp_path: Path) -
         stranger.kill()
         stranger.wait()
     assert BackendAdapter().pause(job, [job])() is None
+
+
+def test_a_kill_lets_ended_subjobs_record_how_with_their_runner_still_paused(tmp_path: Path) -> None:
+    """While a kill waits for the subjobs that just ended to record how, the split job's batch runner stays
+    paused: resumed with them, it started the next subjob, which then ran to its end and was marked killed (the
+    reliability benchmark's 'killed, truth completed' subjobs)."""
+    import psutil
+
+    master = LocalJob(tmp_path / "LocalXML" / "0")
+    subjob = LocalJob(tmp_path / "LocalXML" / "0" / "0")
+    subjob.master = master
+    runner_script = Path(master.getInputWorkspace().getPath()) / "__jobscript__runner"
+    runner_script.write_text("import time; time.sleep(30)\n")
+    runner = subprocess.Popen([sys.executable, str(runner_script), "subprocess"], start_new_session=True)
+    wrapper = _start_wrapper(subjob)
+    master.backend.wrapper_pid = [runner.pid]
+    local = adapter_for(master)
+    try:
+        resume = local.pause(master, [subjob])
+        assert _stopped([psutil.Process(runner.pid), psutil.Process(wrapper.pid)])
+        local.resume(master, [subjob], parts_only=True)
+        assert wrapper.wait(10) == 0  # the subjob's wrapper went on and recorded its exit
+        assert _stopped([psutil.Process(runner.pid)], timeout=0.5)  # the runner did not
+        resume()
+        assert not _stopped([psutil.Process(runner.pid)], timeout=0.5)
+    finally:
+        for process in (runner, wrapper):
+            process.kill()
+            process.wait()

@@ -93,3 +93,15 @@ def test_the_statuses_a_job_passed_through_in_one_window_are_kept_in_order() -> 
     assert batch["4"][0] == "running" and batch.passed == {"4": ["submitting", "submitted"]}
     stream.publish("4", "completed")
     assert seen.wait().passed == {}, "each batch says only what passed in its own window"
+
+
+def test_other_sessions_changes_skip_the_window_this_sessions_own_wait_for_it() -> None:
+    """Another session's changes arrive already gathered (a read of its journal): they go out at once, not after
+    the window that collapses this session's own bursts."""
+    stream = StatusEvents(window=5.0, foreign_window=0.0)
+    seen = Collector(stream)
+    stream.publish_foreign("3", "running", time.time())
+    assert seen.wait(timeout=2.0)["3"][0] == "running"
+    stream.publish("4", "submitted")
+    stream.publish_foreign("5", "completed", time.time())
+    assert not seen._arrived.wait(1.0), "an own change went out before its window"
