@@ -50,6 +50,9 @@ SPLIT_BATCH = 10
 #: A kill asked this long before a run started may be what ended it: the holder reads the split job's status
 #: files, then kills its subjobs one by one, while Local's wrapper goes on starting the next ones.
 KILL_SPAN = 10.0
+#: A run that ended this soon after a kill was asked raced it: the kill may have reached its wrapper before the
+#: wrapper wrote how the payload ended (Ganga's Local wrapper looks every 0.3 s), so ``killed`` is true too.
+KILL_RACE = 0.5
 FAILING_SHARE = 1 / 6  # single jobs whose payload exits 1: their truth is 'failed'
 FINAL = ("completed", "failed", "killed")
 #: Goals (issue 13).
@@ -352,6 +355,8 @@ class BenchJob:
         last_start = max(t for k, t, _ in runs if k == "S")
         if kind == "D":
             state = {"completed"} if code == 0 else {"failed"}
+            if any(action == "kill" and 0 <= started - t <= KILL_RACE for t, action, _ in self.asks):
+                state.add("killed")
         else:  # the run never ended: it was killed (asked for), or it died
             asked = any(action == "kill" and t >= last_start - KILL_SPAN for t, action, _ in self.asks)
             state = {"killed"} if asked else {"failed"}
