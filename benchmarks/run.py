@@ -24,6 +24,7 @@ ENTRIES = {
     "pictures": "bench_pictures",  # issue 16: a split job's pictures, 10,000 runs; its card vs Ganga's `j.subjobs` text
     "scale": "bench_scale",  # issue 15: start-up and displays on 10,000 and 100,000 jobs, execute to front end
     "reliability": "bench_reliability",  # issue 13: K kernels on one gangadir, SIGKILLed at random points; lost/wrong jobs
+    "sweep": "bench_sweep",  # issue 15: a 1,000-point NotebookSweep on the HTCondor pool vs papermill in a loop
 }
 
 

@@ -2,7 +2,7 @@
 
 The runner is copied to the worker alone and imports nothing of GangaJupyter, so the format is defined by what it
 writes: ``state``, ``python``, ``started``, ``kernel_requested``, ``seconds``, ``cells`` (one entry per executed
-cell) and, when it failed, ``error``. The file comes from the worker and is not trusted: anything of the wrong
+cell), when it failed ``error``, and for a job of several points ``points`` (one entry per point). The file comes from the worker and is not trusted: anything of the wrong
 type reads as unknown, and a report that is not one reads as none at all.
 """
 from __future__ import annotations
@@ -81,6 +81,21 @@ class WorkerFailure:
 
 
 @dataclass(frozen=True)
+class PointRun:
+    """One point of a job that ran several (``NotebookSweep(points_per_job=k)``): how it ended."""
+
+    state: str  # "completed" or "failed"
+    seconds: float | None = None
+    failure: WorkerFailure | None = None
+
+    @classmethod
+    def parse(cls, entry: dict[str, Any]) -> PointRun:
+        error = entry.get("error")
+        return cls(_text(entry.get("state")), _seconds(entry.get("seconds")),
+                   WorkerFailure.parse(error) if isinstance(error, dict) else None)
+
+
+@dataclass(frozen=True)
 class WorkerReport:
     """What the runner reported about one job's run of the notebook."""
 
@@ -91,6 +106,7 @@ class WorkerReport:
     seconds: float | None = None  # seconds the whole run took
     cells: tuple[CellRun, ...] = ()
     failure: WorkerFailure | None = None
+    points: tuple[PointRun, ...] = ()  # a job of several points: each one's end, in order
 
     @classmethod
     def read(cls, path: str) -> WorkerReport | None:
@@ -112,7 +128,7 @@ class WorkerReport:
         error = data.get("error")
         if error and not isinstance(error, dict):
             return None
-        cells = data.get("cells")
+        cells, points = data.get("cells"), data.get("points")
         return cls(
             state=_text(data.get("state")),
             python=_text(data.get("python")),
@@ -121,6 +137,7 @@ class WorkerReport:
             seconds=_seconds(data.get("seconds")),
             cells=tuple(CellRun.parse(c) for c in cells if isinstance(c, dict)) if isinstance(cells, list) else (),
             failure=WorkerFailure.parse(error) if error else None,
+            points=tuple(PointRun.parse(p) for p in points if isinstance(p, dict)) if isinstance(points, list) else (),
         )
 
     def describe(self) -> str:
@@ -134,7 +151,11 @@ class WorkerReport:
 
     def cell_error(self, job: str = "", error_class: type[CellErrorT] = NotebookCellError) -> CellErrorT | None:
         """The failing cell as an exception (of ``error_class``, for job ``job``), or None when no cell failed."""
-        failure = self.failure
-        if failure is None or failure.kind != "cell":
-            return None
-        return error_class(failure.cell, failure.of, failure.ename, failure.evalue, failure.traceback, failure.role, job)
+        return cell_error(self.failure, job, error_class)
+
+
+def cell_error(failure: WorkerFailure | None, job: str, error_class: type[CellErrorT]) -> CellErrorT | None:
+    """``failure`` as an exception (of ``error_class``, for job ``job``), or None when it is not a cell's."""
+    if failure is None or failure.kind != "cell":
+        return None
+    return error_class(failure.cell, failure.of, failure.ename, failure.evalue, failure.traceback, failure.role, job)

@@ -52,6 +52,13 @@ class NotebookApp(IPrepareApp):
             "parameters": SimpleItem(
                 defvalue={}, typelist=None, doc="Variables set before the cells run (JSON-serialisable values); splitters vary them"
             ),
+            "points": SimpleItem(
+                defvalue=[],
+                typelist=[dict],
+                sequence=1,
+                doc="Parameter sets run one after another in this job's one kernel, each over parameters "
+                "(NotebookSweep(points_per_job=k) sets them); results() then has one entry per point",
+            ),
             "outputs": SimpleItem(
                 defvalue=[], typelist=[str], sequence=1, strict_sequence=0, doc="Variables to bring back: j.application.results()"
             ),
@@ -89,6 +96,8 @@ class NotebookApp(IPrepareApp):
         nb = notebook_source.from_cells(self.cells) if self.cells else notebook_source.from_file(self.notebook, list(self.tags))
         notebook_source.check_syntax(nb)
         notebook_source.check_parameters(dict(self.parameters))
+        for point in self.points:
+            notebook_source.check_parameters(dict(point))
         for name in self.outputs:
             if not name.isidentifier():
                 raise NotebookAppError(f"NotebookApp: output {name!r} is not a Python variable name")
@@ -147,17 +156,18 @@ class NotebookApp(IPrepareApp):
         return path
 
     def results(self, strict: bool = False) -> Any:
-        """The variables named in ``outputs``: a dict; for a split job (a sweep) the dicts of the points that
-        completed, in subjob order, with ``.points`` (each one's subjob id and parameters) and ``.missing`` (why
-        each other point has none, also told in a warning). ``strict`` raises for the first such point instead.
+        """The variables named in ``outputs``: a dict; for a split job (a sweep), or a job of several ``points``,
+        the dicts of the points that completed, in order, with ``.points`` (each one's point number and
+        parameters) and ``.missing`` (why each other point has none, also told in a warning). ``strict`` raises
+        for the first such point instead.
 
         Raises NotebookCellError when a cell failed on the worker, NotFinishedError when the job has not completed,
         NotebookAppError when it asked for no outputs (each as its Ganga form, see ``errors.py``)."""
         job = self.getJobObject()
         if not self.outputs:
             raise NotebookAppError("NotebookApp: this job asked for no outputs. Set outputs=['name', ...] before submitting.")
-        if len(job.subjobs):
-            return sweep_results.collect(job.subjobs, strict)
+        if len(job.subjobs) or self.points:
+            return sweep_results.collect(job.subjobs if len(job.subjobs) else [job], strict)
         if job.status != "completed":
             report = worker_files.read_report(job)
             cell_error = report.cell_error(job.fqid, NotebookAppCellError) if report and job.status == "failed" else None

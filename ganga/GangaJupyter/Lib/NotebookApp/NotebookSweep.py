@@ -16,6 +16,11 @@ class NotebookSweep(ISplitter):
     ``parameters`` lists the sets (``[{"mass": 125}, {"mass": 130}]``); ``grid`` gives values per name and takes
     every combination (``{"mass": [125, 130], "width": [1, 2]}`` makes four subjobs). Each set is merged over the
     application's own ``parameters``. Collect the results with ``NotebookMerger`` or ``j.application.results()``.
+
+    ``points_per_job=k`` runs k points one after another in each subjob's one kernel (each in a fresh namespace):
+    a kernel's start (a second or two) is paid once per k points. Each point is still its own entry of
+    ``results()``, and a failed point does not stop the others of its subjob; the subjob then fails, and
+    resubmitting it runs its k points again.
     """
 
     _schema = Schema(
@@ -23,6 +28,9 @@ class NotebookSweep(ISplitter):
         {
             "parameters": SimpleItem(defvalue=[], typelist=[dict], sequence=1, doc="Parameter sets, one subjob each"),
             "grid": SimpleItem(defvalue={}, typelist=None, doc="Values per parameter; every combination is a subjob"),
+            "points_per_job": SimpleItem(
+                defvalue=1, typelist=[int], doc="Points run one after another in each subjob's one kernel"
+            ),
         },
     )
     _category = "splitters"
@@ -45,9 +53,15 @@ class NotebookSweep(ISplitter):
         points = self.points()
         if not points:
             raise SplitterError("NotebookSweep: no parameter sets. Give parameters=[{...}, ...] or grid={name: [values]}")
+        per_job = self.points_per_job
+        if isinstance(per_job, bool) or not isinstance(per_job, int) or per_job < 1:
+            raise SplitterError(f"NotebookSweep: points_per_job={per_job!r}; give how many points each subjob runs (1 or more)")
         subjobs = []
-        for point in points:
+        for first in range(0, len(points), per_job):
             subjob = self.createSubjob(job)
-            subjob.application.parameters = {**dict(job.application.parameters), **point}
+            if per_job == 1:
+                subjob.application.parameters = {**dict(job.application.parameters), **points[first]}
+            else:  # merged over the application's parameters when the job is described (handlers.py)
+                subjob.application.points = points[first : first + per_job]
             subjobs.append(subjob)
         return subjobs

@@ -43,6 +43,7 @@ class NotebookAppRTHandler(IRuntimeHandler):
             "kernel": app.kernel_name(),
             "timeout": app.cell_timeout(),
             "parameters": notebook_source.check_parameters(dict(app.parameters)),
+            "points": [notebook_source.check_parameters({**dict(app.parameters), **dict(p)}) for p in app.points],
             "outputs": list(app.outputs),
             "inputs_file": worker_files.INPUTS if app.inputs_file else None,
             # Fills gaps only (the runner uses setdefault): Local in Ganga 8.7.12 drops the whole environment.

@@ -128,6 +128,44 @@ def test_a_sweep_with_failed_points_returns_the_others_says_why_and_resubmit_com
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
+@add_config([RUNTIME, FAST_LOCAL])
+def test_several_points_per_job_run_in_one_kernel_each_reported_on_its_own(gpi, tmp_path, caplog):
+    """Issue 15: ``NotebookSweep(points_per_job=k)``: 7 points in 3 subjobs (3, 3, 1), each subjob's points one
+    after another in one kernel, each in a fresh namespace; a failed point does not stop the others of its
+    subjob, results() has every other point by its number, and resubmitting the failed subjob completes the set."""
+    fixed = tmp_path / "fixed"  # point x=5 fails until it exists
+    cells = [
+        "import os\nleft = globals().get('y')",  # a previous point's variables are gone
+        f"if x == 5 and not os.path.exists({str(fixed)!r}):\n    raise ValueError('point 5 is broken')\n"
+        "y = x * 10\npid = os.getpid()",
+    ]
+    j = gpi.Job(
+        application=gpi.NotebookApp(cells=cells, parameters={"x": 0, "scale": 1}, outputs=["y", "left", "pid"]),
+        splitter=gpi.NotebookSweep(grid={"x": [1, 2, 3, 4, 5, 6, 7]}, points_per_job=3),
+        backend=gpi.Local(),
+    )
+    j.submit()
+    assert len(j.subjobs) == 3 and [len(sj.application.points) for sj in j.subjobs] == [3, 3, 1]
+    finish(gpi, j, state="failed", timeout=300)
+    assert [sj.status for sj in j.subjobs] == ["completed", "failed", "completed"]
+    caplog.clear()
+    results = j.application.results()
+    assert [r["y"] for r in results] == [10, 20, 30, 40, 60, 70]
+    assert all(r["left"] is None for r in results)
+    assert len({r["pid"] for r in results[:3]}) == 1 and len({r["pid"] for r in results[3:5]}) == 1  # one kernel each
+    assert results.points[4] == (5, {"x": 6, "scale": 1})  # numbered in the sweep, merged over parameters
+    assert list(results.missing) == [4] and "point 2 of 3 (x=5)" in results.missing[4]
+    assert "ValueError: point 5 is broken" in results.missing[4]
+    assert "1 of 7 points have no outputs" in " ".join(r.getMessage() for r in caplog.records)
+    with pytest.raises(NotebookCellError, match="point 5 is broken"):
+        j.application.results(strict=True)
+    assert "ValueError" in j.subjobs[1]._repr_html_()  # the failed point's cell, in the subjob's card
+    fixed.touch()
+    j.resubmit()
+    finish(gpi, j, timeout=300)
+    assert [r["y"] for r in j.application.results(strict=True)] == [10, 20, 30, 40, 50, 60, 70]
+
+
 @add_config([RUNTIME])
 def test_bad_input_is_refused_before_submission_with_a_clear_message(gpi, tmp_path):
     from GangaCore.Core.exceptions import GangaException
@@ -145,6 +183,11 @@ def test_bad_input_is_refused_before_submission_with_a_clear_message(gpi, tmp_pa
         with pytest.raises(GangaException, match=message):
             j.submit()
         assert j.status == "new"  # nothing lost: the job is still there to fix and resubmit
+    for per_job in (0, -2):
+        j = gpi.Job(application=gpi.NotebookApp(cells=["y = x"]), splitter=gpi.NotebookSweep(grid={"x": [1, 2]}, points_per_job=per_job), backend=gpi.Local())
+        with pytest.raises(GangaException, match=rf"points_per_job={per_job}; give how many points each subjob runs"):
+            j.submit()
+        assert j.status == "new"
     with pytest.raises(GangaException) as raised:
         gpi.NotebookApp(cells=["x = 1", 2])
     assert "List entry 2 for cells is invalid" in str(raised.value.__context__)
@@ -182,3 +225,24 @@ def test_the_runner_on_a_worker_without_the_kernel_names_the_kernels_it_has(tmp_
     assert "no Jupyter kernel 'julia-1.9' on this worker" in done.stderr and "python3" in done.stderr
     report = json.loads((tmp_path / notebook_runner.REPORT).read_text())
     assert report["error"]["kind"] == "environment"
+
+
+def test_a_point_that_times_out_costs_only_that_point(tmp_path):
+    """The runner with three points: the second's cell outlives the timeout; the kernel is started afresh and
+    the third completes. The outputs file has one entry per point (None for the failed one)."""
+    import pickle
+
+    cells = ["import time\nif x == 2:\n    time.sleep(30)\ny = x * 10"]
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), tmp_path / "nb.ipynb")
+    spec = {"notebook": "nb.ipynb", "kernel": "python3", "timeout": 2, "outputs": ["y"], "points": [{"x": 1}, {"x": 2}, {"x": 3}]}
+    (tmp_path / "job.json").write_text(json.dumps(spec))
+    done = subprocess.run(
+        [sys.executable, notebook_runner.__file__, "job.json"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == notebook_runner.EXIT_CELL_ERROR, done.stderr[-2000:]
+    report = json.loads((tmp_path / notebook_runner.REPORT).read_text())
+    assert [p["state"] for p in report["points"]] == ["completed", "failed", "completed"]
+    assert report["points"][1]["error"]["ename"] == "CellTimeoutError" and report["error"]["point"] == 2
+    stored = pickle.loads((tmp_path / notebook_runner.OUTPUTS).read_bytes())
+    assert [pickle.loads(b) if b else None for b in stored] == [{"y": 10}, None, {"y": 30}]
+    assert "point 2 of 3" in done.stderr

@@ -232,3 +232,32 @@ def test_every_error_gangajupyter_raises_on_purpose_is_a_gangajupyter_error():
             ):
                 strays.append(f"{name}.{cls_name}")
     assert not strays, f"derive these from a GangaJupyterError (Core/errors.py): {strays}"
+
+
+def test_the_points_of_a_report_read_as_each_ones_end_and_bad_entries_as_unknown():
+    report = WorkerReport.parse({
+        "state": "failed",
+        "points": [
+            {"state": "completed", "seconds": 0.5},
+            {"state": "failed", "error": {"kind": "cell", "cell": 2, "of": 2, "ename": "ValueError", "evalue": "no"}},
+            "not a point",
+            {"state": ["odd"], "seconds": "slow", "error": "not an error"},
+        ],
+    })
+    assert report is not None and [p.state for p in report.points][:2] == ["completed", "failed"]
+    assert len(report.points) == 3 and report.points[2].state != "completed"  # a point of unknown end did not complete
+    assert report.points[0].seconds == 0.5 and report.points[2].seconds is None and report.points[2].failure is None
+    error = worker_report.cell_error(report.points[1].failure, "0.1 point 2 of 3 (x=5)", NotebookCellError)
+    assert str(error) == "Job 0.1 point 2 of 3 (x=5) failed in cell 2 of 2: ValueError: no"
+    assert WorkerReport.parse({"state": "running", "points": "many"}).points == ()
+
+
+def test_a_running_job_of_several_points_says_which_point_it_is_on():
+    from GangaJupyter.Lib.Display.records import NotebookSection
+    from GangaJupyter.Lib.Display.render import environment
+
+    template = environment().from_string('{% from "_notebook.html.j2" import notebook_section %}{{ notebook_section(n) }}')
+    one = template.render(n=NotebookSection({"state": "running", "cell": 2, "of": 3}, None, "", [], False))
+    assert "Running cell 2 of 3</div>" in one
+    several = {"state": "running", "cell": 1, "of": 3, "point": 4, "points": "<b>25</b>"}
+    assert "Running cell 1 of 3, point 4 of &lt;b&gt;25&lt;/b&gt;</div>" in template.render(n=NotebookSection(several, None, "", [], False))
