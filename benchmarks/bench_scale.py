@@ -15,7 +15,6 @@ take most of an hour.
 """
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import re
@@ -28,7 +27,7 @@ from typing import Any
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parent))
 
-from common import report, run_worker, table  # noqa: E402
+from common import report, run_worker, table, timed_cell  # noqa: E402
 
 SIZES, QUICK_SIZES = (10_000, 100_000), (2_000,)
 API_JOBS = 10_000  # made with Ganga's API; the rest are copies
@@ -114,28 +113,6 @@ def _env(home: Path, gangadir: Path, runtime_path: bool) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------------------ a front end
-def timed_cell(session: Any, code: str, timeout: float = 1800) -> dict[str, Any]:
-    """Execute ``code`` as a front end does: seconds until its first display message arrives (with that
-    message's mime types and size) and until the kernel is idle again."""
-    started = time.perf_counter()
-    msg_id = session.client.execute(code)
-    shown: dict[str, Any] = {}
-    while True:
-        msg = session.client.get_iopub_msg(timeout=timeout)
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind, content = msg["msg_type"], msg["content"]
-        if kind in ("display_data", "execute_result") and not shown:
-            data = content["data"]
-            shown = {"display": time.perf_counter() - started, "mimes": sorted(data), "bytes": len(json.dumps(data))}
-        elif kind == "error":
-            raise RuntimeError(f"{code}: {content['ename']}: {content['evalue']}")
-        elif kind == "stream" and "Traceback" in content.get("text", ""):
-            raise RuntimeError(f"{code}: {content['text'][-2000:]}")
-        elif kind == "status" and content["execution_state"] == "idle":
-            return {**shown, "idle": time.perf_counter() - started}
-
-
 def measure_gangajupyter(gangadir: Path, home: Path) -> dict[str, Any]:
     from GangaJupyter.testlib.kernel import KernelSession
 

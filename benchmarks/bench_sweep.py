@@ -47,9 +47,11 @@ def points(n: int) -> list[dict[str, int]]:
 
 
 def slots() -> int:
+    """The pool's execute slots: the CPUs its partitionable slots can hand out (the test pool: 8, on 2 cores)."""
     import htcondor2
 
-    return len(htcondor2.Collector().query(htcondor2.AdTypes.Startd, projection=["Name"]))
+    ads = htcondor2.Collector().query(htcondor2.AdTypes.Startd, projection=["Cpus", "TotalSlotCpus", "PartitionableSlot"])
+    return sum(int(a.get("TotalSlotCpus", a.get("Cpus", 1))) if a.get("PartitionableSlot") else 1 for a in ads) or 1
 
 
 # ----------------------------------------------------------------------------- worker side
@@ -78,7 +80,8 @@ def worker_sweep(path: str, n: int, per_job: int) -> None:
 def worker_papermill(path: str, n: int) -> None:
     import papermill
 
-    out = Path(tempfile.mkdtemp(prefix="bench-papermill-"))
+    out = Path(path).parent / "papermill"  # in the run's temporary folder
+    out.mkdir()
     failed = 0
     started = time.time()
     for i, parameters in enumerate(points(n)):
@@ -115,7 +118,8 @@ def run(quick: bool = False) -> str:
         ["what", "seconds", "vs papermill", "note"],
         rows,
         ["The sweep's time runs from submit() to every subjob final (GangaJupyter's HTCondor backend, its 0.5 s "
-         "poll); papermill's is the loop's. Both run the same .ipynb with the same parameter sets."],
+         "poll); papermill's is the loop's. Both run the same .ipynb with the same parameter sets, on this "
+         f"machine's {os.cpu_count()} cores (the pool's slots share them)."],
     )
 
 

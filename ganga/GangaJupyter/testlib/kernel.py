@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import signal
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,7 +30,16 @@ class KernelSession:
         from jupyter_client.kernelspec import KernelSpecManager
 
         specs = KernelSpecManager(kernel_dirs=kernel_dirs) if kernel_dirs else None
-        self.manager = KernelManager(kernel_name=kernel_name, **({"kernel_spec_manager": specs} if specs else {}))
+        # Unix sockets in a folder of its own, as the worker runner's kernels: no TCP port race between the many
+        # kernels a test starts at once, and no "running over TCP without encryption" warning in its output
+        self.sockets = tempfile.mkdtemp(prefix="gj-kernel-", dir="/tmp")
+        self.manager = KernelManager(
+            kernel_name=kernel_name,
+            transport="ipc",
+            ip=os.path.join(self.sockets, "kernel"),
+            connection_file=os.path.join(self.sockets, "kernel.json"),
+            **({"kernel_spec_manager": specs} if specs else {}),
+        )
         self.manager.start_kernel(env=env, cwd=cwd)
         self.client = self.manager.client()
         self.client.start_channels()
@@ -43,6 +54,7 @@ class KernelSession:
             return
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=not graceful)
+        shutil.rmtree(self.sockets, ignore_errors=True)
 
     def kill(self) -> None:
         """SIGKILL the kernel process alone, as the out-of-memory killer would: no atexit hook, no flush. Its
@@ -53,6 +65,7 @@ class KernelSession:
         self.killed = True
         self.client.stop_channels()
         self.manager.cleanup_resources()
+        shutil.rmtree(self.sockets, ignore_errors=True)
 
     # ------------------------------------------------------------- messages
     def _handle(self, msg: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from .. import settings
 from . import (
     after_submit,
     atomic_job_files,
+    bounded_subjobs_text,
     calls_to_holder,
     flush_on_submit,
     foreign_reads_harmless,
@@ -76,6 +77,7 @@ PATCHES: list[Patch] = [
     slurm_no_30s_floor.PATCH,
     slurm_refusal_messages.PATCH,
     slurm_job_name.PATCH,
+    bounded_subjobs_text.PATCH,
     rich_display.PATCH,
 ]
 

@@ -121,6 +121,17 @@ def test_the_text_of_a_big_slice_is_the_page_shown_in_gangas_own_table(gpi):
     assert text[:4] == full[:4] and "(8 objects)" in text[0]
     assert text[4:7] == full[4:7], "the first 3 subjobs, as Ganga writes them"
     assert text[7:] == [f"... 5 more after these: print(jobs({j.id}).subjobs) shows them all", ""]
+    from IPython.lib.pretty import pretty
+
+    gpi.config["Jupyter"]["page_size"] = 3
+    try:
+        shown = strip_ansi(pretty(j))  # the job's own text, as a notebook's display writes it
+    finally:
+        gpi.config["Jupyter"]["page_size"] = 50
+    assert f"... 5 more after these: print(jobs({j.id}).subjobs) shows them all" in shown
+    row = f"    {j.id}."  # the start of a subjob's row
+    assert strip_ansi(j.subjobs._display(True)).count(row) == 8 == str(j).count(row), "print(j): every subjob"
+    assert shown.count(row) == 3
     from GangaJupyter.Lib.Display.records import LoadedSet, entry_status
 
     gpi.jobs(3).name  # one loaded from its index only, another (j) loaded whole
