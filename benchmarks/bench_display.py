@@ -106,7 +106,7 @@ def run(quick: bool = False) -> str | tuple[str, list[str]]:
             for when in ("first", "again"):
                 mine, plain = ours[when]["display"], theirs[when]["display"]
                 rows.append([
-                    f"{r['jobs']:,}", f"`jobs` {when}", ms(plain), ms(mine), f"{plain / mine:.0f}x",
+                    f"{r['jobs']:,}", f"`jobs` {when}", ms(plain), ms(mine), f"{plain / mine:.1f}x",
                     f"{r['text_median_ms']:.1f}" if when == "first" else "",
                     f"{r['html_median_ms']:.1f}" if when == "first" else "",
                     f"{ours[when]['bytes'] / 1024:.0f} / {theirs[when]['bytes'] / 1024:.0f}",
